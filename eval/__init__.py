@@ -1,0 +1,1 @@
+"""Eval harness: datasets, metrics, reports."""

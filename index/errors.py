@@ -1,0 +1,33 @@
+"""The project's error hierarchy.
+
+Everything a user can cause raises a `RagError`; the edges (CLI, UI) turn it into one clear line.
+It lives in `index/` because that is the lowest layer; `rag` re-exports it.
+"""
+
+
+class RagError(Exception):
+    """Base for every error a user can cause or fix."""
+
+
+class ConfigError(RagError):
+    """A setting is invalid or contradicts another."""
+
+
+class InputError(RagError):
+    """A path, query or file given to us is unusable."""
+
+
+class IndexBusyError(RagError):
+    """Another process holds the index's write lock."""
+
+
+class ModelMismatchError(RagError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class IndexMissingError(RagError):
+    """Nothing has been indexed yet where we were told to look."""
+
+
+class StoreError(RagError):
+    """The vector store (embedded or server) failed or cannot be reached."""

@@ -1,0 +1,77 @@
+"""BM25 over chunk texts (bm25s, English stemming and stopwords), saved beside the vectors.
+
+bm25s has no incremental update, so the index is rebuilt from the manifest after any change
+(about a second for ten thousand chunks) and written to a fresh folder before the old one is
+dropped: a crash leaves either the old index or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+
+def fingerprint(chunk_ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(chunk_ids)).encode()).hexdigest()[:16]
+
+
+def _tokenize(texts: list[str]):
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+
+
+def build(data_dir: Path, chunk_ids: list[str], texts: list[str]) -> str:
+    """Build and save the index for these chunks; return the folder name it lives in."""
+    import bm25s
+
+    name = f"bm25-{fingerprint(chunk_ids)}"
+    target = data_dir / name
+    if (target / "ids.json").exists():
+        return name
+    tmp = data_dir / f"{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if texts:
+        retriever = bm25s.BM25()
+        retriever.index(_tokenize(texts), show_progress=False)
+        retriever.save(str(tmp))
+    (tmp / "ids.json").write_text(json.dumps(chunk_ids))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return name
+
+
+def drop_others(data_dir: Path, keep: str) -> None:
+    for old in data_dir.glob("bm25-*"):
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class LexicalIndex:
+    """A loaded BM25 index: `search(query, k)` gives (chunk_id, score) best first."""
+
+    def __init__(self, folder: Path) -> None:
+        self.ids: list[str] = json.loads((folder / "ids.json").read_text())
+        self._retriever = None
+        if self.ids:
+            import bm25s
+
+            self._retriever = bm25s.BM25.load(str(folder))
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if self._retriever is None or k <= 0:
+            return []
+        tokens = _tokenize([query])
+        if not tokens.vocab or not any(tokens.ids):
+            return []
+        docs, scores = self._retriever.retrieve([_words(tokens)], k=min(k, len(self.ids)), show_progress=False)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def _words(tokenized) -> list[str]:
+    inverse = {i: w for w, i in tokenized.vocab.items()}
+    return [inverse[i] for i in tokenized.ids[0]]

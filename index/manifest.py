@@ -1,0 +1,142 @@
+"""The manifest: which documents are indexed, with which content, as which chunks.
+
+SQLite (stdlib, transactional) so a crash never leaves it half-written. It is the source of
+truth for chunk text and spans; the vector store holds vectors for the same chunk ids, and the
+lexical index is rebuilt from here. A `state` flag set to "dirty" while writing tells the next
+run to reconcile the vector store with this file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.types import Chunk, Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, path TEXT NOT NULL, byte_hash TEXT NOT NULL,
+    text_hash TEXT NOT NULL, duplicate_of TEXT, encoding TEXT, size INTEGER, mtime REAL,
+    n_chunks INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, section TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc_id: str
+    root: str
+    path: str
+    byte_hash: str
+    text_hash: str
+    duplicate_of: str | None
+    n_chunks: int
+
+
+class Manifest:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- metadata -------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, **values: str) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+    # --- documents ------------------------------------------------------------------------
+    def docs(self) -> dict[str, DocRecord]:
+        rows = self._db.execute(
+            "SELECT doc_id, root, path, byte_hash, text_hash, duplicate_of, n_chunks FROM docs"
+        )
+        return {row[0]: DocRecord(*row) for row in rows}
+
+    def doc_text(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
+        if doc_ids is None:
+            return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
+        ids: set[str] = set()
+        for doc_id in doc_ids:
+            ids.update(r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)))
+        return ids
+
+    def replace_docs(self, entries: list[tuple[Document, str, str | None, list[Chunk]]]) -> None:
+        """Atomically record new versions of documents: (doc, text_hash, duplicate_of, chunks)."""
+        with self._db:
+            for doc, text_hash, duplicate_of, chunks in entries:
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.doc_id, doc.root, doc.path, doc.byte_hash, text_hash, duplicate_of,
+                     doc.encoding, doc.size, doc.mtime, len(chunks), doc.text),
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c.chunk_id, c.doc_id, c.ordinal, c.start_char, c.end_char, c.section, c.n_tokens, c.text)
+                     for c in chunks],
+                )
+
+    def remove_docs(self, doc_ids: list[str]) -> None:
+        with self._db:
+            for doc_id in doc_ids:
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
+
+    def forget_hash(self, doc_ids: list[str]) -> None:
+        """Make documents look changed so the next pass re-indexes them (used by repair)."""
+        with self._db:
+            self._db.executemany("UPDATE docs SET byte_hash = '' WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    # --- chunks ---------------------------------------------------------------------------
+    def all_chunks(self) -> tuple[list[str], list[str]]:
+        """(ids, texts) of every chunk, in a stable order (for the lexical index)."""
+        rows = self._db.execute("SELECT chunk_id, text FROM chunks ORDER BY doc_id, ordinal").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self._db.execute(
+                f"SELECT chunk_id, doc_id, ordinal, text, start_char, end_char, section, n_tokens "
+                f"FROM chunks WHERE chunk_id IN ({marks})", part,
+            ):
+                found[row[0]] = Chunk(*row)
+        return found
+
+    def counts(self) -> dict[str, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return {"documents": docs, "chunks": chunks}
+
+    def sources(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM docs ORDER BY doc_id")]
+
+
+def dumps(value) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,262 @@
+"""`Indexer.run(paths)`: bring the index in line with the files, incrementally and crash-safely.
+
+Order of writes for each batch of documents: vectors are upserted under deterministic chunk
+ids, then the manifest records the documents in one transaction, then stale vectors are deleted.
+A kill at any point leaves vectors the manifest does not know (deleted by the next run's
+reconcile) or documents whose hash is not yet recorded (re-embedded by the next run under the
+same ids), so a re-run converges to exactly what a clean build gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index import lexical
+from index.chunk import ChunkPlan, chunk_document
+from index.clean import clean
+from index.embed import ModelRef, Tokens, TorchEmbedder, export_onnx
+from index.errors import InputError, ModelMismatchError
+from index.load import Candidate, discover, read_document
+from index.lock import write_lock
+from index.manifest import Manifest
+from index.types import Chunk, Document, FileIssue, IndexReport
+from index.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+BATCH_CHUNKS = 1024  # chunks embedded and committed together: the unit of crash recovery
+
+
+def onnx_dir(data_dir: Path, model_name: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
+    return data_dir / "onnx" / f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
+
+
+@dataclass
+class _Work:
+    doc: Document
+    text_hash: str
+    duplicate_of: str | None
+    chunks: list[Chunk]
+    is_new: bool
+
+
+class Indexer:
+    def __init__(
+        self,
+        data_dir: Path,
+        model: ModelRef,
+        store: Callable[[], VectorStore],
+        plan: ChunkPlan,
+        max_bytes: int,
+        extensions: tuple[str, ...],
+        batch_size: int = 64,
+        lock_timeout: float = 10.0,
+        progress: bool = False,
+    ) -> None:
+        self.data_dir = data_dir
+        self.model = model
+        self._store_factory = store
+        self._store: VectorStore | None = None
+        self.plan = plan
+        self.max_bytes = max_bytes
+        self.extensions = extensions
+        self.embedder = TorchEmbedder(model, batch_size)
+        self.lock_timeout = lock_timeout
+        self.progress = progress
+        self._tokens: Tokens | None = None
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
+    def run(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
+        started = time.perf_counter()
+        report = IndexReport()
+        with write_lock(self.data_dir, self.lock_timeout):
+            if rebuild:
+                self._wipe()
+            manifest = Manifest(self.data_dir / "manifest.sqlite")
+            try:
+                self._check_model(manifest)
+                if manifest.get_meta("state") == "dirty":
+                    self._reconcile(manifest)
+                self._sync(manifest, paths, report)
+                report.chunks_total = manifest.counts()["chunks"]
+            finally:
+                manifest.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # --- steps ----------------------------------------------------------------------------
+    def _wipe(self) -> None:
+        self.store.drop()
+        for path in [self.data_dir / "manifest.sqlite", *self.data_dir.glob("manifest.sqlite-*")]:
+            path.unlink(missing_ok=True)
+        for folder in self.data_dir.glob("bm25-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _check_model(self, manifest: Manifest) -> None:
+        built_with = manifest.get_meta("embed_model")
+        if built_with and built_with != self.model.name:
+            raise ModelMismatchError(
+                f"this index was built with embedding model '{built_with}' but '{self.model.name}' is "
+                f"configured; set RAG_EMBED_MODEL={built_with} (or --model) to use it, or rebuild with "
+                f"`rag index PATH --rebuild` to switch to '{self.model.name}'"
+            )
+
+    def _reconcile(self, manifest: Manifest) -> None:
+        """After an interrupted run: drop vectors the manifest does not know, re-embed what is missing."""
+        collection = self.store.open(self.model.name, None, create=False)
+        known = manifest.chunk_ids()
+        stored = self.store.ids() if collection is not None else set()
+        extra = sorted(stored - known)
+        if extra:
+            self.store.delete(extra)
+        missing = known - stored
+        if missing:
+            docs = sorted({c.doc_id for c in manifest.chunks_by_id(sorted(missing)).values()})
+            manifest.forget_hash(docs)
+        log.info("repaired an interrupted run: %d stray vectors removed, %d chunks to re-embed",
+                 len(extra), len(missing))
+        manifest.set_meta(bm25="")
+
+    def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
+        candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
+        known = manifest.docs()
+        roots = {Path(p).expanduser().resolve() for p in paths if Path(p).is_dir()}
+        seen: set[str] = set()
+        fresh: list[Document] = []
+        for candidate in candidates:
+            previous = known.get(candidate.doc_id)
+            if previous and previous.root != str(candidate.root):
+                report.failed.append(FileIssue(
+                    str(candidate.path),
+                    f"a document named '{candidate.doc_id}' is already indexed from {previous.root}; "
+                    "index the common parent folder instead",
+                ))
+                continue
+            seen.add(candidate.doc_id)
+            doc = self._read(candidate, report)
+            if doc is None:
+                continue
+            if previous and previous.byte_hash == doc.byte_hash:
+                report.unchanged.append(doc.doc_id)
+            else:
+                fresh.append(doc)
+        removed = sorted(d for d, rec in known.items() if Path(rec.root) in roots and d not in seen)
+        fresh = self._with_orphaned_duplicates(fresh, known, removed, candidates, report)
+        work = self._plan_work(fresh, known, removed)
+        if not work and not removed and manifest.get_meta("bm25"):
+            return
+        self._apply(manifest, work, removed, report)
+
+    def _read(self, candidate: Candidate, report: IndexReport) -> Document | None:
+        try:
+            return read_document(candidate, self.max_bytes)
+        except InputError as exc:
+            report.failed.append(FileIssue(str(candidate.path), str(exc)))
+            return None
+
+    def _with_orphaned_duplicates(self, fresh, known, removed, candidates, report) -> list[Document]:
+        """A duplicate whose original is removed or changed must be indexed in its own right."""
+        gone = set(removed) | {d.doc_id for d in fresh}
+        orphans = {d for d, rec in known.items() if rec.duplicate_of in gone and d not in gone}
+        if not orphans:
+            return fresh
+        by_id = {c.doc_id: c for c in candidates}
+        for doc_id in sorted(orphans):
+            if doc_id in by_id and (doc := self._read(by_id[doc_id], report)):
+                report.unchanged.remove(doc_id)
+                fresh.append(doc)
+        return fresh
+
+    def _plan_work(self, fresh: list[Document], known, removed: list[str]) -> list[_Work]:
+        changing = {d.doc_id for d in fresh} | set(removed)
+        primaries = {rec.text_hash: d for d, rec in known.items() if rec.duplicate_of is None and d not in changing}
+        work: list[_Work] = []
+        for doc in sorted(fresh, key=lambda d: d.doc_id):
+            cleaned = clean(doc.text)
+            text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
+            original = primaries.setdefault(text_hash, doc.doc_id)
+            if original != doc.doc_id:
+                work.append(_Work(doc, text_hash, original, [], doc.doc_id not in known))
+                continue
+            chunks = chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
+            work.append(_Work(doc, text_hash, None, chunks, doc.doc_id not in known))
+        return work
+
+    @property
+    def tokens(self) -> Tokens:
+        if self._tokens is None:
+            self._tokens = Tokens(self.model)
+        return self._tokens
+
+    def _apply(self, manifest: Manifest, work: list[_Work], removed: list[str], report: IndexReport) -> None:
+        needs_vectors = any(w.chunks for w in work)
+        dimension = self.embedder.dimension if needs_vectors else None
+        collection = self.store.open(self.model.name, dimension, create=needs_vectors)
+        if collection is not None:
+            built_with = self.store.metadata.get("embed_model")
+            manifest.set_meta(state="dirty", embed_model=built_with or self.model.name,
+                              dimension=str(self.store.metadata.get("dimension") or dimension or ""))
+        if removed:
+            stale = sorted(manifest.chunk_ids(removed))
+            if stale and collection is not None:
+                self.store.delete(stale)
+            manifest.remove_docs(removed)
+            report.removed.extend(removed)
+            report.chunks_deleted += len(stale)
+        self._write_batches(manifest, work, report)
+        ids, texts = manifest.all_chunks()
+        name = lexical.build(self.data_dir, ids, texts)
+        manifest.set_meta(bm25=name, state="clean")
+        lexical.drop_others(self.data_dir, name)
+        if needs_vectors and not (onnx_dir(self.data_dir, self.model.name) / "model.onnx").exists():
+            export_onnx(self.embedder, onnx_dir(self.data_dir, self.model.name))
+
+    def _write_batches(self, manifest: Manifest, work: list[_Work], report: IndexReport) -> None:
+        total = sum(len(w.chunks) for w in work)
+        bar = None
+        if self.progress and total:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
+        batch: list[_Work] = []
+        for item in work:
+            batch.append(item)
+            if sum(len(w.chunks) for w in batch) >= BATCH_CHUNKS:
+                self._write(manifest, batch, report, bar)
+                batch = []
+        if batch:
+            self._write(manifest, batch, report, bar)
+        if bar is not None:
+            bar.close()
+
+    def _write(self, manifest: Manifest, batch: list[_Work], report: IndexReport, bar) -> None:
+        chunks = [c for w in batch for c in w.chunks]
+        old = manifest.chunk_ids([w.doc.doc_id for w in batch])
+        if chunks:
+            vectors = self.embedder.embed([c.text for c in chunks])
+            self.store.upsert(chunks, vectors)
+        manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch])
+        stale = sorted(old - {c.chunk_id for c in chunks})
+        if stale:
+            self.store.delete(stale)
+        report.chunks_written += len(chunks)
+        report.chunks_deleted += len(stale)
+        for w in batch:
+            (report.added if w.is_new else report.changed).append(w.doc.doc_id)
+            if w.duplicate_of:
+                report.duplicates[w.doc.doc_id] = w.duplicate_of
+        if bar is not None:
+            bar.update(len(chunks))

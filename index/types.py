@@ -1,0 +1,63 @@
+"""Value types that flow through ingestion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file, decoded. `text` is what citations point into (for HTML: the extracted text)."""
+
+    doc_id: str  # path relative to the indexed root, with forward slashes
+    path: str  # absolute path on disk
+    root: str  # absolute path of the root it was found under
+    text: str
+    byte_hash: str  # sha256 of the file's bytes: detects changes
+    encoding: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A window of a document's cleaned text, with its span in the original text."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str  # cleaned text: what is embedded and matched lexically
+    start_char: int  # into Document.text (the original)
+    end_char: int
+    section: str = "body"
+    n_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class FileIssue:
+    """A file we could not index (failed) or chose not to (skipped), and why, in words."""
+
+    path: str
+    reason: str
+    failed: bool = True
+
+
+@dataclass
+class IndexReport:
+    """What one `rag index` run did; printed as the closing summary."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)  # doc -> the doc with the same text
+    failed: list[FileIssue] = field(default_factory=list)
+    skipped: list[FileIssue] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed

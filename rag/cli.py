@@ -1,0 +1,162 @@
+"""The `rag` command: `main(argv) -> int`, one subcommand per job, errors as one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from rag.config import QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
+from rag.errors import RagError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Index a folder of documents and search it with cited passages.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="where the index lives (RAG_DATA_DIR, default .rag)")
+    parser.add_argument("--model", help="sentence-transformers model name or folder (RAG_EMBED_MODEL)")
+    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://localhost:8000 (RAG_CHROMA_URL)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index files and folders (incremental)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("search", help="show the passages that best match a query")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, help="number of passages (RAG_TOP_K, default 5)")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode (RAG_RETRIEVAL_MODE)")
+    p.add_argument("--source", action="append", metavar="FILE", help="only search this document (repeatable)")
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+
+    p = sub.add_parser("status", help="what is indexed, with which model, where")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("config", help="print the effective settings and their RAG_* variables")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--query-backend", choices=QUERY_BACKENDS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = RagConfig.from_env(data_dir=args.data_dir, embed_model=args.model, chroma_url=args.chroma_url)
+        return _COMMANDS[args.command](args, config)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "chromadb", "httpx", "sentence_transformers", "transformers", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def cmd_index(args, config: RagConfig) -> int:
+    from rag.assistant import Assistant
+
+    show_progress = not args.no_progress and sys.stderr.isatty()
+    report = Assistant(config, progress=show_progress).index(args.paths, rebuild=args.rebuild)
+    if args.json:
+        print(json.dumps(_report_dict(report), indent=2))
+    else:
+        _print_report(report)
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def _report_dict(report) -> dict:
+    return {
+        "added": report.added, "changed": report.changed, "unchanged": len(report.unchanged),
+        "removed": report.removed, "duplicates": report.duplicates,
+        "failed": [{"path": f.path, "reason": f.reason} for f in report.failed],
+        "skipped": [{"path": f.path, "reason": f.reason} for f in report.skipped],
+        "chunks_written": report.chunks_written, "chunks_deleted": report.chunks_deleted,
+        "chunks_total": report.chunks_total, "seconds": round(report.seconds, 3),
+    }
+
+
+def _print_report(report) -> None:
+    for issue in report.failed:
+        print(f"failed: {issue.path}: {issue.reason}", file=sys.stderr)
+    for doc, original in report.duplicates.items():
+        print(f"duplicate: {doc} has the same text as {original}; indexed once")
+    if report.skipped:
+        kinds: dict[str, int] = {}
+        for issue in report.skipped:
+            kinds[issue.reason] = kinds.get(issue.reason, 0) + 1
+        print("skipped: " + ", ".join(f"{n} ({reason})" for reason, n in sorted(kinds.items())))
+    print(
+        f"files: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.failed)} failed"
+    )
+    print(
+        f"chunks: {report.chunks_written} written, {report.chunks_deleted} deleted, "
+        f"{report.chunks_total} in index; {report.seconds:.1f} s"
+    )
+
+
+def cmd_search(args, config: RagConfig) -> int:
+    from rag.assistant import Assistant
+
+    hits = Assistant(config).search(args.query, k=args.k, mode=args.mode, sources=args.source)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not hits:
+        print("no matching passages")
+    for hit in hits:
+        section = "" if hit.section == "body" else f"  [{hit.section}]"
+        print(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{section}  score {hit.score:.3f}")
+        print(textwrap.indent(textwrap.fill(hit.text, width=96), "   "))
+        print()
+    return EXIT_OK
+
+
+def cmd_status(args, config: RagConfig) -> int:
+    from rag.assistant import Assistant
+
+    status = Assistant(config).status()
+    if args.json:
+        print(json.dumps(status.to_dict(), indent=2))
+        return EXIT_OK
+    print(f"documents: {status.documents}")
+    print(f"chunks:    {status.chunks}")
+    print(f"model:     {status.model}" + (f" ({status.dimension} dimensions)" if status.dimension else ""))
+    print(f"store:     {status.store}")
+    print(f"data dir:  {status.data_dir} ({status.size_bytes / 1e6:.1f} MB)")
+    if not status.documents:
+        print("nothing indexed yet: run `rag index PATH`")
+    return EXIT_OK
+
+
+def cmd_config(args, config: RagConfig) -> int:
+    values = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.env_names().items()}
+    if args.json:
+        print(json.dumps(values, indent=2))
+    else:
+        for name, value in values.items():
+            print(f"{name}={','.join(value) if isinstance(value, tuple) else value}")
+    return EXIT_OK
+
+
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "config": cmd_config}

@@ -1,0 +1,93 @@
+"""`RagConfig`: every setting in one frozen object, built at the edge and passed down.
+
+Precedence: explicit overrides (CLI flags) over `RAG_*` environment variables over defaults.
+Each field `name` is read from `RAG_NAME`; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from index.embed import DEFAULT_MODEL
+from index.errors import ConfigError
+
+RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+QUERY_BACKENDS = ("auto", "onnx", "torch")
+
+
+@dataclass(frozen=True)
+class RagConfig:
+    data_dir: Path = Path(".rag")  # index data: Chroma store, manifest, BM25, ONNX export
+    embed_model: str = DEFAULT_MODEL  # sentence-transformers name or folder; default is bundled
+    chroma_url: str | None = None  # use a Chroma server (e.g. http://localhost:8000) for vectors
+    collection: str = "rag-chunks"
+    chunk_tokens: int = 200  # target chunk size in the model's tokens
+    chunk_overlap: int = 40  # tokens of trailing sentences repeated in the next chunk
+    max_file_mb: float = 20.0
+    extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm")
+    embed_batch_size: int = 64
+    lock_timeout: float = 10.0  # seconds a second `rag index` waits for the first
+    retrieval_mode: str = "hybrid"  # hybrid | dense | lexical
+    top_k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    lexical_weight: float = 0.5  # weight of BM25 against dense in hybrid fusion
+    query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        object.__setattr__(self, "extensions", tuple(
+            e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions
+        ))
+        if self.retrieval_mode not in RETRIEVAL_MODES:
+            raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{self.retrieval_mode}'")
+        if self.query_backend not in QUERY_BACKENDS:
+            raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
+        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
+        if self.max_file_mb <= 0 or self.lock_timeout < 0 or self.lexical_weight < 0:
+            raise ConfigError("max_file_mb must be positive; lock_timeout and lexical_weight not negative")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> RagConfig:
+        """Defaults, then RAG_* variables from `env` (os.environ by default), then non-None overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(f"RAG_{field.name.upper()}")
+            if raw is not None and raw.strip() != "":
+                values[field.name] = _parse(field, raw.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RagConfig:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def env_names(self) -> dict[str, Any]:
+        return {f"RAG_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}
+
+
+def _parse(field: dataclasses.Field, raw: str) -> Any:
+    kind = str(field.type)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if kind.startswith("Path"):
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(f"RAG_{field.name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,11 @@
+"""The error hierarchy, re-exported from `index.errors` (the lowest layer that raises them)."""
+
+from index.errors import (  # noqa: F401
+    ConfigError,
+    IndexBusyError,
+    IndexMissingError,
+    InputError,
+    ModelMismatchError,
+    RagError,
+    StoreError,
+)
