@@ -7,6 +7,7 @@ same model to ONNX (`export_onnx`) and `index.query_embed` runs it with onnxrunt
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ def resolve_model(name: str) -> ModelRef:
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelRef(name, path.resolve())
-    if path.suffix or name.startswith((".", "/", "~")):
+    if name.startswith((".", "/", "~")):
         raise ConfigError(f"embedding model folder not found: {name} (RAG_EMBED_MODEL)")
     try:
         from huggingface_hub import snapshot_download
@@ -101,15 +102,7 @@ class TorchEmbedder:
     @property
     def model(self):
         if self._model is None:
-            import os
-
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                self._model = SentenceTransformer(self.model_ref.load_path, device="cpu")
-            except Exception as exc:
-                raise ConfigError(f"cannot load embedding model '{self.model_ref.name}': {exc}") from exc
+            self._model = _load_sentence_transformer(self.model_ref.load_path, self.model_ref.name)
         return self._model
 
     @property
@@ -126,6 +119,20 @@ class TorchEmbedder:
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
         )
+
+
+@functools.lru_cache(maxsize=2)
+def _load_sentence_transformer(load_path: str, name: str):
+    """Loading takes seconds; one process (a test run, the UI) reuses the loaded model."""
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(load_path, device="cpu")
+    except Exception as exc:
+        raise ConfigError(f"cannot load embedding model '{name}': {exc}") from exc
 
 
 def max_seq_length_of(model: ModelRef) -> int:

@@ -31,9 +31,6 @@ from index.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
-BATCH_CHUNKS = 1024  # chunks embedded and committed together: the unit of crash recovery
-
-
 def onnx_dir(data_dir: Path, model_name: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
     return data_dir / "onnx" / f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
@@ -58,6 +55,7 @@ class Indexer:
         max_bytes: int,
         extensions: tuple[str, ...],
         batch_size: int = 64,
+        write_batch: int = 1024,
         lock_timeout: float = 10.0,
         progress: bool = False,
     ) -> None:
@@ -69,6 +67,7 @@ class Indexer:
         self.max_bytes = max_bytes
         self.extensions = extensions
         self.embedder = TorchEmbedder(model, batch_size)
+        self.write_batch = write_batch  # chunks committed together: the unit of crash recovery
         self.lock_timeout = lock_timeout
         self.progress = progress
         self._tokens: Tokens | None = None
@@ -234,7 +233,7 @@ class Indexer:
         batch: list[_Work] = []
         for item in work:
             batch.append(item)
-            if sum(len(w.chunks) for w in batch) >= BATCH_CHUNKS:
+            if sum(len(w.chunks) for w in batch) >= self.write_batch:
                 self._write(manifest, batch, report, bar)
                 batch = []
         if batch:

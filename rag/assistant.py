@@ -42,7 +42,7 @@ class Assistant:
         indexer = Indexer(
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
-            batch_size=cfg.embed_batch_size, lock_timeout=cfg.lock_timeout, progress=self.progress,
+            batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
         )
         return indexer.run(paths, rebuild=rebuild)
 

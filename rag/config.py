@@ -31,6 +31,7 @@ class RagConfig:
     max_file_mb: float = 20.0
     extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm")
     embed_batch_size: int = 64
+    write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery
     lock_timeout: float = 10.0  # seconds a second `rag index` waits for the first
     retrieval_mode: str = "hybrid"  # hybrid | dense | lexical
     top_k: int = 5
@@ -47,7 +48,7 @@ class RagConfig:
             raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{self.retrieval_mode}'")
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
-        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size"):
+        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

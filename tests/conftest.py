@@ -1,0 +1,73 @@
+"""Shared fixtures: the real bundled model, a real Chroma store, the CLI run in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+TRUMP_QUESTION = "How did the US role in the talks change under Trump?"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `rag ARGS` in this process (the model stays loaded between calls) with RAG_* env."""
+    from rag.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+        for key in [k for k in os.environ if k.startswith("RAG_")]:
+            monkeypatch.delenv(key)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, str(value))
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_subprocess(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
+                   prefix: tuple[str, ...] = (), **kwargs):
+    """Run `rag ARGS` in a fresh interpreter, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    full_env.update({k: str(v) for k, v in (env or {}).items()})
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "rag", *map(str, args)], env=full_env, capture_output=True, text=True,
+        timeout=timeout, **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory) -> Path:
+    """A data dir with seeds/ indexed once, through the CLI, for read-only tests."""
+    data_dir = tmp_path_factory.mktemp("seeds-index")
+    result = run_subprocess("index", SEEDS, env={"RAG_DATA_DIR": data_dir})
+    assert result.returncode == 0, result.stderr
+    return data_dir
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A private, writable copy of the seeds."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SEEDS, target)
+    return target
