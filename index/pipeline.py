@@ -231,11 +231,13 @@ class Indexer:
 
             bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
         batch: list[_Work] = []
+        pending = 0
         for item in work:
             batch.append(item)
-            if sum(len(w.chunks) for w in batch) >= self.write_batch:
+            pending += len(item.chunks)
+            if pending >= self.write_batch:
                 self._write(manifest, batch, report, bar)
-                batch = []
+                batch, pending = [], 0
         if batch:
             self._write(manifest, batch, report, bar)
         if bar is not None:
