@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scifact", type=Path, default=ROOT / "eval" / "data" / "scifact" / "corpus.jsonl")
     parser.add_argument("--skip-scifact", action="store_true")
     parser.add_argument("--llama-sample", type=int, default=1000, help="chunks for the llama-index comparison")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
     rows = [bench("seeds", ROOT / "seeds", "002_52652048721d3da2.txt", 0, args.batch_size)]
     if not args.skip_scifact:

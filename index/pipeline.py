@@ -58,6 +58,7 @@ class Indexer:
         write_batch: int = 1024,
         lock_timeout: float = 10.0,
         progress: bool = False,
+        embed_cache: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.model = model
@@ -71,6 +72,7 @@ class Indexer:
         self.lock_timeout = lock_timeout
         self.progress = progress
         self._tokens: Tokens | None = None
+        self.embed_cache = embed_cache
 
     @property
     def store(self) -> VectorStore:
@@ -243,11 +245,22 @@ class Indexer:
         if bar is not None:
             bar.close()
 
+    def _embed(self, texts: list[str]):
+        if self.embed_cache is None:
+            return self.embedder.embed(texts)
+        from index.embed_cache import EmbeddingCache
+
+        cache = EmbeddingCache(self.embed_cache)
+        try:
+            return cache.embed(self.model.name, texts, self.embedder.embed)
+        finally:
+            cache.close()
+
     def _write(self, manifest: Manifest, batch: list[_Work], report: IndexReport, bar) -> None:
         chunks = [c for w in batch for c in w.chunks]
         old = manifest.chunk_ids([w.doc.doc_id for w in batch])
         if chunks:
-            vectors = self.embedder.embed([c.text for c in chunks])
+            vectors = self._embed([c.text for c in chunks])
             self.store.upsert(chunks, vectors)
         manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch])
         stale = sorted(old - {c.chunk_id for c in chunks})

@@ -43,6 +43,7 @@ class Assistant:
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
+            embed_cache=cfg.embed_cache,
         )
         return indexer.run(paths, rebuild=rebuild)
 

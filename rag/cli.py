@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="what is indexed, with which model, where")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("eval", help="measure retrieval quality on a question set or a BEIR folder")
+    p.add_argument("dataset", help="JSONL question set, or a BEIR folder (corpus, queries, qrels)")
+    p.add_argument("--corpus", help="folder the JSONL questions are about (default: seeds)")
+    p.add_argument("--config", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help="a configuration to compare, e.g. dense:retrieval_mode=dense (repeatable)")
+    p.add_argument("--out", type=Path, help="report folder (default: eval-output/DATASET)")
+    p.add_argument("--cache", type=Path, help="indexes and embedding cache (default: DATA_DIR/eval-cache)")
+    p.add_argument("--max-queries", type=int, help="evaluate only the first N cases")
+    p.add_argument("--max-docs", type=int, help="BEIR: index only the relevant documents plus N others")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
     p = sub.add_parser("config", help="print the effective settings and their RAG_* variables")
     p.add_argument("--json", action="store_true")
     p.add_argument("--query-backend", choices=QUERY_BACKENDS, help=argparse.SUPPRESS)
@@ -149,6 +160,28 @@ def cmd_status(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args, config: RagConfig) -> int:
+    from eval.harness import run_eval
+    from eval.report import columns
+
+    out = args.out or Path("eval-output") / Path(args.dataset).stem
+    command = "rag eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else None
+    results = run_eval(
+        args.dataset, configs=args.config, out=out, corpus=args.corpus, base=config, cache=args.cache,
+        max_queries=args.max_queries, max_docs=args.max_docs, progress=sys.stderr.isatty(), command=command,
+    )
+    if args.json:
+        print(json.dumps({c["name"]: c["metrics"] for c in results["configs"]}, indent=2))
+        return EXIT_OK
+    cols = columns(results)
+    print("| config | " + " | ".join(cols) + " |")
+    for c in results["configs"]:
+        print(f"| {c['name']} | " + " | ".join("–" if c["metrics"].get(k) is None else f"{c['metrics'][k]:g}"
+                                             for k in cols) + " |")
+    print(f"wrote {', '.join(results['files'])}")
+    return EXIT_OK
+
+
 def cmd_config(args, config: RagConfig) -> int:
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.env_names().items()}
     if args.json:
@@ -159,4 +192,5 @@ def cmd_config(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "config": cmd_config}
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "eval": cmd_eval,
+             "config": cmd_config}

@@ -1,0 +1,145 @@
+"""Eval datasets: our JSONL question sets and BEIR folders, loaded into one form.
+
+JSONL, one case a line: `id`, `question`, `sources` (files that answer it), `evidence` (strings
+that occur verbatim in those files), optional `reference_answer` and `kind`. A case without
+evidence is one the corpus cannot answer. A BEIR folder (`corpus.jsonl`, `queries.jsonl`,
+`qrels/test.tsv`, each optionally gzipped) gives the same cases with graded relevance in
+`qrels`; its corpus is written out as one text file per document so `rag index` can read it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.errors import InputError
+
+_REQUIRED = {"id": str, "question": str, "sources": list, "evidence": list}
+_OPTIONAL = {"reference_answer": str, "kind": str}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    sources: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    reference_answer: str | None = None
+    kind: str | None = None
+    qrels: dict[str, int] = field(default_factory=dict)  # doc id -> graded relevance (BEIR)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.evidence) or bool(self.qrels)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    cases: list[Case]
+    corpus: Path  # a folder of documents to index
+    graded: bool  # True for BEIR: score documents with qrels (nDCG), not evidence strings
+
+
+def load_jsonl(path: Path) -> list[Case]:
+    """Parse a JSONL question set; a malformed line raises InputError naming line and field."""
+    cases: list[Case] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}, line {number}: expected a JSON object")
+            for name, kind in (_REQUIRED | _OPTIONAL).items():
+                if name not in row:
+                    if name in _REQUIRED:
+                        raise InputError(f"{path}, line {number}: missing field '{name}'")
+                    continue
+                value = row[name]
+                if value is not None and not isinstance(value, kind):
+                    raise InputError(f"{path}, line {number}: field '{name}' must be a {kind.__name__}")
+                if kind is list and not all(isinstance(v, str) and v.strip() for v in value):
+                    raise InputError(f"{path}, line {number}: field '{name}' must be a list of non-empty strings")
+            if not row["question"].strip():
+                raise InputError(f"{path}, line {number}: field 'question' is empty")
+            if row["id"] in seen:
+                raise InputError(f"{path}, line {number}: field 'id' repeats '{row['id']}'")
+            seen.add(row["id"])
+            cases.append(Case(
+                id=row["id"], question=row["question"], sources=tuple(row["sources"]),
+                evidence=tuple(row["evidence"]), reference_answer=row.get("reference_answer"),
+                kind=row.get("kind"),
+            ))
+    if not cases:
+        raise InputError(f"{path}: no cases")
+    return cases
+
+
+def _open(folder: Path, name: str):
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.exists():
+            if candidate.suffix == ".gz":
+                return gzip.open(candidate, "rt", encoding="utf-8")
+            return candidate.open(encoding="utf-8")
+    raise InputError(f"{folder} is not a BEIR folder: {name} (or {name}.gz) is missing")
+
+
+def load_beir(folder: Path, cache: Path, max_queries: int | None = None, max_docs: int | None = None) -> Dataset:
+    """Load a BEIR folder. `max_queries`/`max_docs` take a slice (relevant documents are always kept)."""
+    qrels: dict[str, dict[str, int]] = {}
+    with _open(folder, "qrels/test.tsv") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    with _open(folder, "queries.jsonl") as handle:
+        queries = [json.loads(line) for line in handle if line.strip()]
+    cases = [Case(id=q["_id"], question=q["text"], qrels=qrels[q["_id"]]) for q in queries if q["_id"] in qrels]
+    if max_queries:
+        cases = cases[:max_queries]
+    keep = {doc for case in cases for doc in case.qrels}
+    corpus = _write_corpus(folder, cache, keep, max_docs)
+    return Dataset(folder.name, cases, corpus, graded=True)
+
+
+def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | None) -> Path:
+    """One `<doc id>.txt` per document (title, blank line, text), written once per slice."""
+    key = hashlib.sha256(f"{folder.resolve()}|{max_docs}|{sorted(keep) if max_docs else ''}".encode()).hexdigest()
+    target = cache / "corpora" / f"{folder.name}-{key[:12]}"
+    done = target / ".complete"
+    if done.exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with _open(folder, "corpus.jsonl") as handle:
+        for line in handle:
+            doc = json.loads(line)
+            if max_docs is not None and doc["_id"] not in keep and written >= max_docs:
+                continue
+            name = f"{doc['_id']}.txt"
+            text = f"{doc.get('title') or ''}\n\n{doc.get('text') or ''}\n".strip() + "\n"
+            (target / name).write_text(text, encoding="utf-8")
+            written += doc["_id"] not in keep
+    done.write_text("ok")
+    return target
+
+
+def load_dataset(path: str | Path, corpus: str | Path | None, cache: Path,
+                 max_queries: int | None = None, max_docs: int | None = None) -> Dataset:
+    path = Path(path)
+    if path.is_dir():
+        return load_beir(path, cache, max_queries, max_docs)
+    if not path.exists():
+        raise InputError(f"dataset not found: {path}")
+    cases = load_jsonl(path)[:max_queries] if max_queries else load_jsonl(path)
+    corpus_dir = Path(corpus) if corpus else Path("seeds")
+    if not corpus_dir.exists():
+        raise InputError(f"corpus folder not found: {corpus_dir} (pass --corpus PATH)")
+    return Dataset(path.stem, cases, corpus_dir, graded=False)

@@ -1,0 +1,34 @@
+"""`run_eval`: the harness from Python, as `rag eval` runs it.
+
+    from eval.harness import run_eval
+    results = run_eval("eval/data/seeds_dev.jsonl", configs=["dense:retrieval_mode=dense", "hybrid"])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval import report
+from eval.dataset import load_dataset
+from eval.run import evaluate, parse_variant
+from rag.config import RagConfig
+
+
+def run_eval(dataset: str | Path, configs: list[str] | None = None, out: str | Path | None = None,
+             corpus: str | Path | None = None, base: RagConfig | None = None, cache: str | Path | None = None,
+             max_queries: int | None = None, max_docs: int | None = None, progress: bool = False,
+             command: str | None = None) -> dict:
+    """Evaluate `dataset` under each config spec (`name:key=value,...`); write the report to `out`."""
+    base = base or RagConfig.from_env()
+    cache = Path(cache) if cache else base.data_dir / "eval-cache"
+    loaded = load_dataset(dataset, corpus, cache, max_queries, max_docs)
+    variants = [parse_variant(spec, base) for spec in (configs or ["default"])]
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        from index.errors import ConfigError
+
+        raise ConfigError(f"configuration names must differ: {', '.join(names)}")
+    results = evaluate(loaded, variants, cache, progress)
+    if out is not None:
+        results["files"] = [str(p) for p in report.write(results, Path(out), command)]
+    return results

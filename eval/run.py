@@ -1,0 +1,156 @@
+"""Run a dataset against one or several configurations and compute the metrics.
+
+Each configuration gets its own index under the cache folder, keyed by what changes an index
+(model, chunking, file types, corpus), so configurations that differ only in retrieval share
+one index, and a second run re-embeds nothing (embeddings are also cached by content hash).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval import metrics
+from eval.dataset import Case, Dataset
+from rag.config import RagConfig
+
+INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap", "extensions", "max_file_mb")
+EVIDENCE_KS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named configuration to evaluate."""
+
+    name: str
+    config: RagConfig
+    changes: dict = field(default_factory=dict)  # the settings given for it, as typed
+
+
+@dataclass
+class VariantResult:
+    name: str
+    settings: dict
+    metrics: dict
+    per_case: list[dict]
+
+
+def parse_variant(spec: str, base: RagConfig) -> Variant:
+    """`name:key=value,key=value` (or just `name`) into a Variant over `base`."""
+    name, _, body = spec.partition(":")
+    changes: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in body.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq:
+            from index.errors import ConfigError
+
+            raise ConfigError(f"--config {spec!r}: expected key=value, got {part!r}")
+        changes[key.strip()] = value.strip()
+    env = {f"RAG_{k.upper()}": v for k, v in changes.items()}
+    known = {f.name for f in dataclasses.fields(RagConfig)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        from index.errors import ConfigError
+
+        raise ConfigError(f"--config {spec!r}: unknown setting(s) {', '.join(unknown)}; see `rag config`")
+    parsed = RagConfig.from_env(env)
+    typed = {k: getattr(parsed, k) for k in changes}
+    return Variant(name.strip() or "default", dataclasses.replace(base, **typed), typed)
+
+
+def index_dir(cache: Path, config: RagConfig, corpus: Path) -> Path:
+    key = "|".join(str(getattr(config, f)) for f in INDEX_FIELDS) + f"|{corpus.resolve()}"
+    return cache / "indexes" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def run_variant(variant: Variant, dataset: Dataset, cache: Path, progress: bool = False) -> VariantResult:
+    from rag.assistant import Assistant
+
+    config = dataclasses.replace(
+        variant.config, data_dir=index_dir(cache, variant.config, dataset.corpus),
+        embed_cache=cache / "embeddings.sqlite",
+    )
+    assistant = Assistant(config, progress=progress)
+    report = assistant.index([dataset.corpus])
+    if report.failed:
+        failures = "; ".join(f"{f.path}: {f.reason}" for f in report.failed[:3])
+        raise RuntimeError(f"indexing the corpus failed: {failures}")
+    depth = 100 if dataset.graded else 10
+    cases = dataset.cases
+    if progress:
+        from tqdm import tqdm
+
+        cases = tqdm(cases, desc=variant.name, unit="q", leave=False)
+    per_case = []
+    for case in cases:
+        started = time.perf_counter()
+        hits = assistant.search(case.question, k=depth * (3 if dataset.graded else 1))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        per_case.append(_score_case(case, hits, elapsed_ms, dataset.graded, depth))
+    assistant.close()
+    return VariantResult(variant.name, _settings(variant.config), _aggregate(per_case, dataset.graded), per_case)
+
+
+def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -> dict:
+    row = {"id": case.id, "kind": case.kind, "retrieve_ms": round(elapsed_ms, 2)}
+    if graded:
+        ranked_docs = list(dict.fromkeys(h.source.removesuffix(".txt") for h in hits))[:depth]
+        row["ndcg@10"] = metrics.ndcg_at_k(ranked_docs, case.qrels, 10)
+        row["recall@100"] = metrics.recall_ids_at_k(ranked_docs, case.qrels, 100)
+        row["top_docs"] = ranked_docs[:10]
+        return row
+    if not case.evidence:
+        row["answerable"] = False
+        row["top_sources"] = [h.source for h in hits[:3]]
+        return row
+    passages = [h.text for h in hits]
+    row["answerable"] = True
+    row["rank"] = metrics.evidence_rank(passages, case.evidence)
+    for k in EVIDENCE_KS:
+        row[f"hit@{k}"] = metrics.hit_at_k(passages, case.evidence, k)
+    row["mrr@10"] = metrics.reciprocal_rank(passages, case.evidence, 10)
+    row["recall@5"] = metrics.recall_at_k(passages, case.evidence, 5)
+    row["doc_hit@1"] = metrics.doc_hit_at_k([h.source for h in hits], case.sources, 1)
+    row["doc_hit@5"] = metrics.doc_hit_at_k([h.source for h in hits], case.sources, 5)
+    return row
+
+
+def _aggregate(rows: list[dict], graded: bool) -> dict:
+    keys = ["ndcg@10", "recall@100"] if graded else [
+        *(f"hit@{k}" for k in EVIDENCE_KS), "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5"]
+    scored = [r for r in rows if graded or r.get("answerable")]
+    result = {key: _round(metrics.mean([r[key] for r in scored])) for key in keys}
+    result["cases"] = len(scored)
+    latency = metrics.latency_summary([r["retrieve_ms"] for r in rows])
+    result["retrieve_p50_ms"] = _round(latency["p50"], 1)
+    result["retrieve_p95_ms"] = _round(latency["p95"], 1)
+    return result
+
+
+def _round(value, digits: int = 4):
+    return None if value is None else round(value, digits)
+
+
+def _settings(config: RagConfig) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(config).items() if k not in ("data_dir", "embed_cache")}
+
+
+QUALITY_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5",
+                "ndcg@10", "recall@100")
+LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms")
+
+
+def evaluate(dataset: Dataset, variants: list[Variant], cache: Path, progress: bool = False) -> dict:
+    """Everything `results.json` holds."""
+    results = [run_variant(v, dataset, cache, progress) for v in variants]
+    return {
+        "dataset": dataset.name,
+        "corpus": str(dataset.corpus),
+        "cases": len(dataset.cases),
+        "graded": dataset.graded,
+        "configs": [dataclasses.asdict(r) for r in results],
+    }
