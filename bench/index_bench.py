@@ -76,14 +76,15 @@ def llama_index_ratio(texts: list[str], batch_size: int) -> tuple[float, float]:
     model = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     ours = TorchEmbedder(model, batch_size)
     theirs = HuggingFaceEmbedding(model_name=str(model.local_dir), device="cpu")
-    ours.embed(texts[:8])
-    theirs.get_text_embedding_batch(texts[:8])
-    started = time.perf_counter()
-    ours.embed(texts)
-    ours_rate = len(texts) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    theirs.get_text_embedding_batch(texts)
-    theirs_rate = len(texts) / (time.perf_counter() - started)
+    ours_s, theirs_s = float("inf"), float("inf")
+    for _ in range(2):  # alternate and keep each one's best: whoever runs second is warmer
+        started = time.perf_counter()
+        ours.embed(texts)
+        ours_s = min(ours_s, time.perf_counter() - started)
+        started = time.perf_counter()
+        theirs.get_text_embedding_batch(texts)
+        theirs_s = min(theirs_s, time.perf_counter() - started)
+    ours_rate, theirs_rate = len(texts) / ours_s, len(texts) / theirs_s
     return ours_rate, theirs_rate
 
 
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scifact", type=Path, default=ROOT / "eval" / "data" / "scifact" / "corpus.jsonl")
     parser.add_argument("--skip-scifact", action="store_true")
-    parser.add_argument("--llama-sample", type=int, default=1000, help="chunks for the llama-index comparison")
+    parser.add_argument("--llama-sample", type=int, default=600, help="chunks for the llama-index comparison")
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
     rows = [bench("seeds", ROOT / "seeds", "002_52652048721d3da2.txt", 0, args.batch_size)]

@@ -31,3 +31,12 @@ class IndexMissingError(RagError):
 
 class StoreError(RagError):
     """The vector store (embedded or server) failed or cannot be reached."""
+
+
+def model_mismatch(built_with: str, configured: str) -> ModelMismatchError:
+    """The one message for a model mismatch: both names and both ways out."""
+    return ModelMismatchError(
+        f"this index was built with embedding model '{built_with}' but '{configured}' is configured; "
+        f"set RAG_EMBED_MODEL={built_with} (or --model) to use it, or rebuild with "
+        f"`rag index PATH --rebuild` to switch to '{configured}'"
+    )

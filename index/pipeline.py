@@ -22,7 +22,7 @@ from index import lexical
 from index.chunk import ChunkPlan, chunk_document
 from index.clean import clean
 from index.embed import ModelRef, Tokens, TorchEmbedder, export_onnx
-from index.errors import InputError, ModelMismatchError
+from index.errors import InputError, model_mismatch
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
@@ -109,11 +109,7 @@ class Indexer:
     def _check_model(self, manifest: Manifest) -> None:
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.model.name:
-            raise ModelMismatchError(
-                f"this index was built with embedding model '{built_with}' but '{self.model.name}' is "
-                f"configured; set RAG_EMBED_MODEL={built_with} (or --model) to use it, or rebuild with "
-                f"`rag index PATH --rebuild` to switch to '{self.model.name}'"
-            )
+            raise model_mismatch(built_with, self.model.name)
 
     def _reconcile(self, manifest: Manifest) -> None:
         """After an interrupted run: drop vectors the manifest does not know, re-embed what is missing."""

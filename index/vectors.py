@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from index.errors import ModelMismatchError, StoreError
+from index.errors import StoreError, model_mismatch
 
 
 def connect(data_dir: Path, chroma_url: str | None):
@@ -52,11 +52,7 @@ class VectorStore:
             collection = self._client.get_collection(self.name, embedding_function=None)
             built_with = (collection.metadata or {}).get("embed_model")
             if model and built_with and built_with != model:
-                raise ModelMismatchError(
-                    f"this index was built with embedding model '{built_with}' but '{model}' is configured; "
-                    f"set RAG_EMBED_MODEL={built_with} (or --model) to use it, or rebuild with "
-                    f"`rag index PATH --rebuild` to switch to '{model}'"
-                )
+                raise model_mismatch(built_with, model)
         elif create:
             collection = self._client.create_collection(
                 self.name, metadata={"embed_model": model, "dimension": dimension},

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from index.chunk import ChunkPlan
 from index.embed import max_seq_length_of, resolve_model
-from index.errors import IndexMissingError, InputError, ModelMismatchError
+from index.errors import IndexMissingError, InputError, model_mismatch
 from index.types import IndexReport
-from rag.config import RagConfig
+from rag.config import RETRIEVAL_MODES, RagConfig
 from rag.types import Hit, IndexStatus
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,10 @@ class Assistant:
         k = self.config.top_k if k is None else k
         if k < 1:
             raise InputError("k must be at least 1")
-        return self.retriever.search(query, k, mode or self.config.retrieval_mode, sources)
+        mode = mode or self.config.retrieval_mode
+        if mode not in RETRIEVAL_MODES:
+            raise InputError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{mode}'")
+        return self.retriever.search(query, k, mode, sources)
 
     def status(self) -> IndexStatus:
         manifest = self._open_manifest(required=False)
@@ -120,11 +123,7 @@ class Assistant:
         manifest = self._open_manifest(required=True)
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.model.name:
-            raise ModelMismatchError(
-                f"this index was built with embedding model '{built_with}' but '{self.model.name}' is "
-                f"configured; set RAG_EMBED_MODEL={built_with} (or --model) to query it, or rebuild with "
-                f"`rag index PATH --rebuild` to switch to '{self.model.name}'"
-            )
+            raise model_mismatch(built_with, self.model.name)
         lexical = None
         bm25 = manifest.get_meta("bm25")
         if bm25 and (cfg.data_dir / bm25 / "ids.json").exists():
