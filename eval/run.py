@@ -15,6 +15,7 @@ from pathlib import Path
 
 from eval import metrics
 from eval.dataset import Case, Dataset
+from index.errors import ConfigError
 from rag.config import RagConfig
 
 INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap", "extensions", "max_file_mb")
@@ -45,16 +46,12 @@ def parse_variant(spec: str, base: RagConfig) -> Variant:
     for part in filter(None, (p.strip() for p in body.split(","))):
         key, eq, value = part.partition("=")
         if not eq:
-            from index.errors import ConfigError
-
             raise ConfigError(f"--config {spec!r}: expected key=value, got {part!r}")
         changes[key.strip()] = value.strip()
     env = {f"RAG_{k.upper()}": v for k, v in changes.items()}
     known = {f.name for f in dataclasses.fields(RagConfig)}
     unknown = sorted(set(changes) - known)
     if unknown:
-        from index.errors import ConfigError
-
         raise ConfigError(f"--config {spec!r}: unknown setting(s) {', '.join(unknown)}; see `rag config`")
     parsed = RagConfig.from_env(env)
     typed = {k: getattr(parsed, k) for k in changes}

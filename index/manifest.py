@@ -8,7 +8,6 @@ run to reconcile the vector store with this file.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +136,3 @@ class Manifest:
     def sources(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT doc_id FROM docs ORDER BY doc_id")]
 
-
-def dumps(value) -> str:
-    return json.dumps(value, sort_keys=True)

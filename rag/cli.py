@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     _setup_logging(args.verbose)
     try:
         config = RagConfig.from_env(data_dir=args.data_dir, embed_model=args.model, chroma_url=args.chroma_url)
@@ -165,7 +167,7 @@ def cmd_eval(args, config: RagConfig) -> int:
     from eval.report import columns
 
     out = args.out or Path("eval-output") / Path(args.dataset).stem
-    command = "rag eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else None
+    command = "rag " + " ".join(str(a) for a in args.argv)
     results = run_eval(
         args.dataset, configs=args.config, out=out, corpus=args.corpus, base=config, cache=args.cache,
         max_queries=args.max_queries, max_docs=args.max_docs, progress=sys.stderr.isatty(), command=command,
