@@ -41,9 +41,11 @@ def chunk_document(doc_id: str, clean: CleanText, plan: ChunkPlan, tokens: Token
     chunks: list[Chunk] = []
     for section in clean.sections:
         units = _units(clean.text, section.start, section.end, plan, tokens)
-        for a, b, n in _pack(units, plan):
+        for i, j, n in _pack(units, plan):
+            a, b = units[i][0], units[j - 1][1]
             text = clean.text[a:b]
             orig_start, orig_end = clean.original_span(a, b)
+            sentences = tuple((x - a, y - a, *clean.original_span(x, y)) for x, y, _ in units[i:j])
             chunks.append(Chunk(
                 chunk_id=chunk_id(doc_id, a, b, text),
                 doc_id=doc_id,
@@ -53,6 +55,7 @@ def chunk_document(doc_id: str, clean: CleanText, plan: ChunkPlan, tokens: Token
                 end_char=orig_end,
                 section=section.name,
                 n_tokens=n,
+                sentences=sentences,
             ))
     return chunks
 
@@ -73,7 +76,10 @@ def _units(text: str, start: int, end: int, plan: ChunkPlan, tokens: TokenCounte
 
 
 def _pack(units: list[tuple[int, int, int]], plan: ChunkPlan) -> list[tuple[int, int, int]]:
-    """Greedy packing of consecutive units up to chunk_tokens, with trailing-sentence overlap."""
+    """Greedy packing of consecutive units up to chunk_tokens, with trailing-sentence overlap.
+
+    Returns windows as (first unit, one past the last unit, tokens).
+    """
     windows: list[tuple[int, int, int]] = []
     i = 0
     while i < len(units):
@@ -81,7 +87,7 @@ def _pack(units: list[tuple[int, int, int]], plan: ChunkPlan) -> list[tuple[int,
         while j < len(units) and (j == i or total + units[j][2] <= plan.chunk_tokens):
             total += units[j][2]
             j += 1
-        windows.append((units[i][0], units[j - 1][1], total))
+        windows.append((i, j, total))
         if j >= len(units):
             break
         # step back over trailing units that fit in the overlap budget, but always advance

@@ -7,15 +7,37 @@ dropped: a crash leaves either the old index or the new one, never half of each.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import math
+import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 
 def fingerprint(chunk_ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(chunk_ids)).encode()).hexdigest()[:16]
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer_and_stopwords():
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """The stemmed, stopword-free terms BM25 sees in `text`, in order (repeats kept)."""
+    stemmer, stopwords = _stemmer_and_stopwords()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
+    return stemmer.stemWords(words)
 
 
 def _tokenize(texts: list[str]):
@@ -33,19 +55,29 @@ def build(data_dir: Path, chunk_ids: list[str], texts: list[str]) -> str:
 
     name = f"bm25-{fingerprint(chunk_ids)}"
     target = data_dir / name
-    if (target / "ids.json").exists():
+    if (target / "ids.json").exists() and ((target / "idf.json").exists() or not chunk_ids):
         return name
     tmp = data_dir / f"{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if texts:
         retriever = bm25s.BM25()
-        retriever.index(_tokenize(texts), show_progress=False)
+        tokenized = _tokenize(texts)
+        retriever.index(tokenized, show_progress=False)
         retriever.save(str(tmp))
+        (tmp / "idf.json").write_text(json.dumps(_idf(tokenized)))
     (tmp / "ids.json").write_text(json.dumps(chunk_ids))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return name
+
+
+def _idf(tokenized) -> dict[str, float]:
+    """BM25's idf per term, kept so single sentences can be scored against corpus statistics."""
+    inverse = {i: w for w, i in tokenized.vocab.items()}
+    df = Counter(i for ids in tokenized.ids for i in set(ids))
+    n = len(tokenized.ids)
+    return {inverse[i]: round(math.log(1 + (n - f + 0.5) / (f + 0.5)), 4) for i, f in df.items()}
 
 
 def drop_others(data_dir: Path, keep: str) -> None:
@@ -59,6 +91,10 @@ class LexicalIndex:
 
     def __init__(self, folder: Path) -> None:
         self.ids: list[str] = json.loads((folder / "ids.json").read_text())
+        idf_file = folder / "idf.json"
+        self.idf: dict[str, float] = json.loads(idf_file.read_text()) if idf_file.exists() else {}
+        # a term the corpus never uses gets the idf of a term seen in no chunk
+        self.unseen_idf = math.log(1 + (len(self.ids) + 0.5) / 0.5) if self.ids else 0.0
         self._retriever = None
         if self.ids:
             import bm25s

@@ -8,9 +8,13 @@ run to reconcile the vector store with this file.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from index.types import Chunk, Document
 
@@ -27,6 +31,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_tokens INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk_id TEXT PRIMARY KEY, spans TEXT NOT NULL, dimension INTEGER NOT NULL, vectors BLOB NOT NULL
+);
 """
 
 
@@ -83,11 +90,17 @@ class Manifest:
             ids.update(r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)))
         return ids
 
-    def replace_docs(self, entries: list[tuple[Document, str, str | None, list[Chunk]]]) -> None:
-        """Atomically record new versions of documents: (doc, text_hash, duplicate_of, chunks)."""
+    def replace_docs(self, entries: list[tuple[Document, str, str | None, list[Chunk]]],
+                     sentence_vectors: Mapping[str, np.ndarray] | None = None) -> None:
+        """Atomically record new versions of documents: (doc, text_hash, duplicate_of, chunks).
+
+        `sentence_vectors` maps a chunk id to one row per sentence of that chunk; stored as
+        float16, which changes cosine scores by less than 1e-3 and halves the file.
+        """
+        sentence_vectors = sentence_vectors or {}
         with self._db:
             for doc, text_hash, duplicate_of, chunks in entries:
-                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+                self._delete_chunks(doc.doc_id)
                 self._db.execute(
                     "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.doc_id, doc.root, doc.path, doc.byte_hash, text_hash, duplicate_of,
@@ -98,11 +111,22 @@ class Manifest:
                     [(c.chunk_id, c.doc_id, c.ordinal, c.start_char, c.end_char, c.section, c.n_tokens, c.text)
                      for c in chunks],
                 )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
+                    [(c.chunk_id, json.dumps(c.sentences), sentence_vectors[c.chunk_id].shape[1],
+                      sentence_vectors[c.chunk_id].astype(np.float16).tobytes())
+                     for c in chunks if c.chunk_id in sentence_vectors],
+                )
+
+    def _delete_chunks(self, doc_id: str) -> None:
+        self._db.execute(
+            "DELETE FROM sentences WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", (doc_id,))
+        self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
 
     def remove_docs(self, doc_ids: list[str]) -> None:
         with self._db:
             for doc_id in doc_ids:
-                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                self._delete_chunks(doc_id)
                 self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
 
     def forget_hash(self, doc_ids: list[str]) -> None:
@@ -122,11 +146,32 @@ class Manifest:
             part = chunk_ids[start:start + 500]
             marks = ",".join("?" * len(part))
             for row in self._db.execute(
-                f"SELECT chunk_id, doc_id, ordinal, text, start_char, end_char, section, n_tokens "
-                f"FROM chunks WHERE chunk_id IN ({marks})", part,
+                f"SELECT c.chunk_id, doc_id, ordinal, text, start_char, end_char, section, n_tokens, s.spans "
+                f"FROM chunks c LEFT JOIN sentences s ON s.chunk_id = c.chunk_id "
+                f"WHERE c.chunk_id IN ({marks})", part,
             ):
-                found[row[0]] = Chunk(*row)
+                spans = tuple(tuple(span) for span in json.loads(row[8])) if row[8] else ()
+                found[row[0]] = Chunk(*row[:8], sentences=spans)
         return found
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """Unit-length float32 sentence vectors per chunk, one row per `Chunk.sentences` entry."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for chunk_id, dimension, blob in self._db.execute(
+                f"SELECT chunk_id, dimension, vectors FROM sentences WHERE chunk_id IN ({marks})", part,
+            ):
+                found[chunk_id] = np.frombuffer(blob, dtype=np.float16).reshape(-1, dimension).astype(np.float32)
+        return found
+
+    def missing_sentences(self) -> list[str]:
+        """Documents with chunks that have no sentence vectors (written by an older version)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT c.doc_id FROM chunks c LEFT JOIN sentences s ON s.chunk_id = c.chunk_id "
+            "WHERE s.chunk_id IS NULL ORDER BY c.doc_id")
+        return [r[0] for r in rows]
 
     def counts(self) -> dict[str, int]:
         docs = self._db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]

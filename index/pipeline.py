@@ -91,6 +91,7 @@ class Indexer:
                 self._check_model(manifest)
                 if manifest.get_meta("state") == "dirty":
                     self._reconcile(manifest)
+                self._upgrade(manifest)
                 self._sync(manifest, paths, report)
                 report.chunks_total = manifest.counts()["chunks"]
             finally:
@@ -126,6 +127,13 @@ class Indexer:
         log.info("repaired an interrupted run: %d stray vectors removed, %d chunks to re-embed",
                  len(extra), len(missing))
         manifest.set_meta(bm25="")
+
+    def _upgrade(self, manifest: Manifest) -> None:
+        """Documents indexed before sentence vectors existed are re-embedded under the same ids."""
+        outdated = manifest.missing_sentences()
+        if outdated:
+            log.info("%d documents lack sentence vectors (an older index format); re-embedding them", len(outdated))
+            manifest.forget_hash(outdated)
 
     def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
         candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
@@ -255,10 +263,15 @@ class Indexer:
     def _write(self, manifest: Manifest, batch: list[_Work], report: IndexReport, bar) -> None:
         chunks = [c for w in batch for c in w.chunks]
         old = manifest.chunk_ids([w.doc.doc_id for w in batch])
+        sentence_vectors = {}
         if chunks:
-            vectors = self._embed([c.text for c in chunks])
-            self.store.upsert(chunks, vectors)
-        manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch])
+            # Chunks and their sentences in one embedding pass; overlapping chunks share sentences.
+            texts = list(dict.fromkeys([c.text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
+            vectors = self._embed(texts)
+            row = {text: i for i, text in enumerate(texts)}
+            self.store.upsert(chunks, vectors[[row[c.text] for c in chunks]])
+            sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_texts()]] for c in chunks}
+        manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch], sentence_vectors)
         stale = sorted(old - {c.chunk_id for c in chunks})
         if stale:
             self.store.delete(stale)

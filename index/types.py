@@ -31,6 +31,12 @@ class Chunk:
     end_char: int
     section: str = "body"
     n_tokens: int = 0
+    # Each sentence as (start, end) into `text` and (start, end) into the original document:
+    # the unit that is scored at query time and quoted in a citation.
+    sentences: tuple[tuple[int, int, int, int], ...] = ()
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[a:b] for a, b, _, _ in self.sentences]
 
 
 @dataclass(frozen=True)

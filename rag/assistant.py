@@ -134,7 +134,7 @@ class Assistant:
                 f"no vectors in collection '{cfg.collection}' at {cfg.chroma_url or cfg.data_dir}; "
                 "run `rag index PATH` first"
             )
-        return Retriever(self._query_embedder(), vectors, lexical, manifest, cfg.candidates, cfg.lexical_weight)
+        return Retriever(self._query_embedder(), vectors, lexical, manifest, cfg)
 
     def _query_embedder(self):
         from index.pipeline import onnx_dir
@@ -144,13 +144,13 @@ class Assistant:
         backend = self.config.query_backend
         if backend in ("auto", "onnx") and OnnxQueryEmbedder.available(export):
             onnx = OnnxQueryEmbedder(export)
-            return lambda q: onnx.embed([q])[0].tolist()
+            return lambda q: onnx.embed([q])[0]
         if backend == "onnx":
             log.warning("no ONNX export at %s; using torch for queries", export)
         from index.embed import TorchEmbedder
 
         torch_embedder = TorchEmbedder(self.model)
-        return lambda q: torch_embedder.embed([q])[0].tolist()
+        return lambda q: torch_embedder.embed([q])[0]
 
     def _reset_readers(self) -> None:
         if self._manifest is not None:

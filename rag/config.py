@@ -17,6 +17,7 @@ from index.embed import DEFAULT_MODEL
 from index.errors import ConfigError
 
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+FUSIONS = ("zscore", "rrf")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
 
 
@@ -38,6 +39,11 @@ class RagConfig:
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion
     lexical_weight: float = 0.5  # weight of BM25 against dense in hybrid fusion
+    fusion: str = "zscore"  # zscore (score fusion) | rrf (reciprocal-rank fusion)
+    rrf_k: int = 60
+    rescore_depth: int = 30  # fused chunks re-ranked by their best sentence; 0 turns it off
+    sentence_weight: float = 1.0  # weight of the best sentence's z-score against the chunk's
+    coverage_weight: float = 0.5  # weight of question-term coverage in a sentence's score
     query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
 
     def __post_init__(self) -> None:
@@ -49,15 +55,20 @@ class RagConfig:
         ))
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{self.retrieval_mode}'")
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not '{self.fusion}'")
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
-        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch"):
+        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
-        if self.max_file_mb <= 0 or self.lock_timeout < 0 or self.lexical_weight < 0:
-            raise ConfigError("max_file_mb must be positive; lock_timeout and lexical_weight not negative")
+        if self.max_file_mb <= 0:
+            raise ConfigError("max_file_mb must be positive (RAG_MAX_FILE_MB)")
+        for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative (RAG_{name.upper()})")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> RagConfig:

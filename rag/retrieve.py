@@ -1,8 +1,10 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, fused by z-scored scores.
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, fused, then re-ranked by sentence.
 
-Score fusion rather than reciprocal-rank fusion because it measured better on both our dev
-questions and SciFact (see docs/); a chunk missing from one list gets that list's floor (0 for
-BM25, which is its true score there; the lowest seen cosine for dense).
+Fusion is z-scored score fusion by default: it beat reciprocal-rank fusion on our dev questions
+and on SciFact (docs/retrieval.md has the comparison; `fusion=rrf` reproduces it). A chunk
+missing from one list gets that list's floor (0 for BM25, which is its true score there; the
+lowest seen cosine for dense). The top `rescore_depth` fused chunks are then re-ranked by adding
+the z-scored score of their best sentence (see rag.rescore).
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
+import numpy as np
+
+from rag.config import RagConfig
+from rag.rescore import query_terms, score_sentences
 from rag.types import Hit
 
 
@@ -23,6 +29,7 @@ def zscores(scores: dict[str, float]) -> dict[str, float]:
 
 
 def fuse(dense: dict[str, float], lexical: dict[str, float], lexical_weight: float) -> dict[str, float]:
+    """z-score fusion: dense z + lexical_weight * lexical z."""
     ids = set(dense) | set(lexical)
     dense_floor = min(dense.values(), default=0.0)
     dense_full = {i: dense.get(i, dense_floor) for i in ids}
@@ -35,47 +42,106 @@ def fuse(dense: dict[str, float], lexical: dict[str, float], lexical_weight: flo
     return {i: zd[i] + lexical_weight * zl[i] for i in ids}
 
 
+def fuse_rrf(dense: dict[str, float], lexical: dict[str, float], lexical_weight: float, k: int = 60) -> dict[str, float]:
+    """Reciprocal-rank fusion, kept for comparison: sum of weight / (k + rank)."""
+    fused: dict[str, float] = {}
+    for scores, weight in ((dense, 1.0), (lexical, lexical_weight)):
+        for rank, cid in enumerate(sorted(scores, key=lambda c: (-scores[c], c)), start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
+    return fused
+
+
 class Retriever:
     """Wires a query embedder, the vector store, the lexical index and the manifest together."""
 
-    def __init__(self, embed_query: Callable[[str], list[float]], vectors, lexical, manifest,
-                 candidates: int, lexical_weight: float) -> None:
+    def __init__(self, embed_query: Callable[[str], np.ndarray], vectors, lexical, manifest, config: RagConfig) -> None:
         self._embed_query = embed_query
         self._vectors = vectors
         self._lexical = lexical
         self._manifest = manifest
-        self.candidates = candidates
-        self.lexical_weight = lexical_weight
+        self.config = config
+        self._doc_texts: dict[str, str] = {}
 
     def search(self, query: str, k: int, mode: str = "hybrid", sources: list[str] | None = None) -> list[Hit]:
-        depth = max(k, self.candidates)
+        cfg = self.config
+        depth = max(k, cfg.candidates)
+        query_vector = None
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         if mode in ("hybrid", "dense"):
-            dense = dict(self._vectors.query(self._embed_query(query), depth, sources))
+            query_vector = np.asarray(self._embed_query(query), dtype=np.float32)
+            dense = dict(self._vectors.query(query_vector.tolist(), depth, sources))
         if mode in ("hybrid", "lexical") and self._lexical is not None:
-            wanted = set(sources) if sources else None
-            found = self._lexical.search(query, depth * (4 if wanted else 1))
-            if wanted:
-                chunks = self._manifest.chunks_by_id([cid for cid, _ in found])
-                found = [(cid, s) for cid, s in found if cid in chunks and chunks[cid].doc_id in wanted]
-            lexical = dict(found[:depth])
+            lexical = self._lexical_candidates(query, depth, sources)
         if mode == "dense":
             fused = dense
         elif mode == "lexical":
             fused = lexical
+        elif cfg.fusion == "rrf":
+            fused = fuse_rrf(dense, lexical, cfg.lexical_weight, cfg.rrf_k)
         else:
-            fused = fuse(dense, lexical, self.lexical_weight)
-        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        chunks = self._manifest.chunks_by_id(ranked)
-        hits = []
-        for cid in ranked:
-            chunk = chunks.get(cid)
-            if chunk is None:  # vector without a manifest row: a run was interrupted; skip it
-                continue
-            hits.append(Hit(
-                chunk_id=cid, source=chunk.doc_id, text=chunk.text, start_char=chunk.start_char,
-                end_char=chunk.end_char, score=round(fused[cid], 6), section=chunk.section,
-                rank=len(hits) + 1, dense_score=dense.get(cid), lexical_score=lexical.get(cid),
-            ))
-        return hits
+            fused = fuse(dense, lexical, cfg.lexical_weight)
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        rescore = cfg.rescore_depth if mode == "hybrid" and query_vector is not None else 0
+        chunks = self._manifest.chunks_by_id(ranked[:max(k, rescore) * 2])
+        hits = [self._hit(chunks[cid], fused[cid], dense.get(cid), lexical.get(cid))
+                for cid in ranked[:max(k, rescore) * 2] if cid in chunks]  # no row: an interrupted run
+        if rescore:
+            hits = self._rescore(query, query_vector, hits[:rescore], chunks) + hits[rescore:]
+        return _dedupe(hits)[:k]
+
+    def _lexical_candidates(self, query: str, depth: int, sources: list[str] | None) -> dict[str, float]:
+        wanted = set(sources) if sources else None
+        found = self._lexical.search(query, depth * (4 if wanted else 1))
+        if wanted:
+            chunks = self._manifest.chunks_by_id([cid for cid, _ in found])
+            found = [(cid, s) for cid, s in found if cid in chunks and chunks[cid].doc_id in wanted]
+        return dict(found[:depth])
+
+    def _hit(self, chunk, score: float, dense: float | None, lexical: float | None, sentences=()) -> Hit:
+        return Hit(
+            chunk_id=chunk.chunk_id, source=chunk.doc_id, text=chunk.text, start_char=chunk.start_char,
+            end_char=chunk.end_char, score=round(score, 6), section=chunk.section,
+            dense_score=dense, lexical_score=lexical, sentences=sentences,
+        )
+
+    def _rescore(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> list[Hit]:
+        cfg = self.config
+        idf = self._lexical.idf if self._lexical is not None else {}
+        unseen = self._lexical.unseen_idf if self._lexical is not None else 1.0
+        weighted = query_terms(query, idf, unseen)
+        vectors = self._manifest.sentence_vectors([h.chunk_id for h in hits])
+        scored = {
+            h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
+                                        self._doc_text(h.source), weighted, cfg.coverage_weight)
+            for h in hits
+        }
+        best = {cid: (s[0].score if s else 0.0) for cid, s in scored.items()}
+        z_chunk = zscores({h.chunk_id: h.score for h in hits})
+        z_best = zscores(best)
+        final = {cid: z_chunk[cid] + cfg.sentence_weight * z_best[cid] for cid in z_chunk}
+        rescored = [
+            self._hit(chunks[h.chunk_id], final[h.chunk_id], h.dense_score, h.lexical_score, scored[h.chunk_id])
+            for h in hits
+        ]
+        return sorted(rescored, key=lambda h: (-h.score, h.chunk_id))
+
+    def _doc_text(self, source: str) -> str:
+        if source not in self._doc_texts:
+            if len(self._doc_texts) > 256:
+                self._doc_texts.clear()
+            self._doc_texts[source] = self._manifest.doc_text(source) or ""
+        return self._doc_texts[source]
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    """Drop chunks whose text repeats one ranked above (the same boilerplate in several files), and number them."""
+    seen: set[str] = set()
+    unique: list[Hit] = []
+    for hit in hits:
+        key = " ".join(hit.text.split()).casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(Hit(**{**hit.__dict__, "rank": len(unique) + 1}))
+    return unique

@@ -6,6 +6,22 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence of a retrieved chunk, scored against the question.
+
+    `start_char`/`end_char` index the original file, so `quote` is exactly what the file holds
+    there; `coverage` is the share of the question's (idf-weighted) terms the sentence contains.
+    """
+
+    quote: str
+    start_char: int
+    end_char: int
+    score: float
+    similarity: float
+    coverage: float
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved chunk. `start_char`/`end_char` index the original document text."""
 
@@ -19,9 +35,70 @@ class Hit:
     rank: int = 0
     dense_score: float | None = None
     lexical_score: float | None = None
+    sentences: tuple[ScoredSentence, ...] = ()  # best first; empty when not rescored
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def best_sentence(self) -> ScoredSentence | None:
+        return self.sentences[0] if self.sentences else None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a marker [n] in an answer points at: an exact quote inside a retrieved passage.
+
+    `quote` is `file_text[start_char:end_char]`; `passage` is the original text of the chunk the
+    quote came from, starting at `passage_start`, so a UI can highlight the quote inside it.
+    """
+
+    marker: int
+    source: str
+    quote: str
+    start_char: int
+    end_char: int
+    passage: str
+    passage_start: int
+    passage_end: int
+    chunk_id: str
+    section: str = "body"
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, with the markers it carries and whether they hold up."""
+
+    text: str
+    markers: tuple[int, ...] = ()
+    supported: bool = True
+    problem: str | None = None  # why it is flagged: no citation, unsupported, unknown passage
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str  # as asked
+    text: str  # the answer with markers [1] [2]
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()
+    passages: tuple[Hit, ...] = ()  # what the answer was drawn from (the closest ones when abstaining)
+    generator: str = "extractive"
+    resolved_question: str = ""  # the question retrieval ran with, after resolving a follow-up
+    missing_terms: tuple[str, ...] = ()  # question words no passage mentions (why it abstained)
+    warnings: tuple[str, ...] = ()  # e.g. the LLM was unreachable and the extractive answer stands in
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
+
+    @property
+    def verified(self) -> bool:
+        """True when every sentence is supported by the passages it cites."""
+        return all(s.supported for s in self.sentences)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["verified"] = self.verified
+        return data
 
 
 @dataclass(frozen=True)
