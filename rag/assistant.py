@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from index.chunk import ChunkPlan
 from index.embed import max_seq_length_of, resolve_model
 from index.errors import IndexMissingError, InputError, model_mismatch
 from index.types import IndexReport
-from rag.config import RETRIEVAL_MODES, RagConfig
-from rag.types import Hit, IndexStatus
+from rag.config import GENERATORS, RETRIEVAL_MODES, RagConfig
+from rag.types import Answer, Hit, IndexStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class Assistant:
         self._client = None
         self._retriever = None
         self._manifest = None
+        self._llms: dict[str, object] = {}
 
     # --- indexing -------------------------------------------------------------------------
     def index(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
@@ -58,6 +61,96 @@ class Assistant:
         if mode not in RETRIEVAL_MODES:
             raise InputError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{mode}'")
         return self.retriever.search(query, k, mode, sources)
+
+    # --- answers --------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence | None = None, k: int | None = None,
+            sources: list[str] | None = None, generator: str | None = None) -> Answer:
+        """Answer `question` with cited quotes, or abstain. `history`: earlier turns, oldest first,
+        as ("user"|"assistant", text) pairs or {"role": ..., "content": ...} dicts."""
+        answer = None
+        for item in self.ask_stream(question, history, k, sources, generator):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence | None = None, k: int | None = None,
+                   sources: list[str] | None = None, generator: str | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is produced (str deltas), then the finished `Answer`, always last."""
+        from rag.followup import turns
+
+        started = time.perf_counter()
+        question = check_query(question)
+        generator = generator or self.config.generator
+        if generator not in GENERATORS:
+            raise InputError(f"generator must be one of {', '.join(GENERATORS)}, not '{generator}'")
+        conversation = turns(history)
+        if generator == "extractive":
+            answer = self._extractive(question, conversation, k, sources, started)
+            yield answer.text
+            yield answer
+            return
+        from rag.llm import BackendError
+
+        try:
+            yield from self._generate(question, conversation, k, sources, generator, started)
+        except BackendError as exc:
+            if not self.config.llm_fallback:
+                raise
+            log.warning("%s; answering extractively", exc)
+            answer = self._extractive(question, conversation, k, sources, started,
+                                      warnings=(f"{exc}; this is the extractive answer instead",))
+            yield answer.text
+            yield answer
+
+    def _extractive(self, question: str, conversation, k, sources, started: float, warnings=()) -> Answer:
+        from rag import abstain, extractive
+        from rag.followup import resolve
+
+        resolved = resolve(question, conversation)
+        hits = self.search(resolved, k, sources=sources)
+        retrieved = time.perf_counter()
+        retriever = self.retriever
+        support = abstain.check(resolved, hits, self.config.abstain_min_score, retriever.vocabulary)
+        common = dict(question=question, resolved_question=resolved, generator="extractive", warnings=tuple(warnings))
+        if not support.answerable:
+            text = f"The documents don't answer this: {support.reason}. The closest passages are shown below."
+            return Answer(text=text, abstained=True, passages=tuple(hits[:3]), missing_terms=support.missing_terms,
+                          timings=_timings(started, retrieved), **common)
+        extract = extractive.answer(hits, retriever.doc_text, self.config.answer_sentences, self.config.answer_margin)
+        return Answer(text=extract.text, abstained=False, citations=extract.citations, sentences=extract.sentences,
+                      passages=tuple(hits), timings=_timings(started, retrieved), **common)
+
+    def _generate(self, question: str, conversation, k, sources, generator: str, started: float) -> Iterator[str | Answer]:
+        from rag.cite import says_it_cannot_answer, verify
+        from rag.llm import ChatAnswerer
+
+        chat = ChatAnswerer(self._llm(generator), lambda q: self.search(q, k, sources=sources))
+        parts: list[str] = []
+        first = None
+        for delta in chat.stream(question, conversation):
+            first = first or time.perf_counter()
+            parts.append(delta)
+            yield delta
+        reply = "".join(parts).strip()
+        sentences, citations = verify(reply, chat.passages, self.retriever.doc_text)
+        flagged = [s for s in sentences if not s.supported]
+        warnings = (f"{len(flagged)} of {len(sentences)} sentences are not backed by the passages they cite",) if flagged else ()
+        yield Answer(
+            question=question, text=reply, abstained=says_it_cannot_answer(reply), citations=citations,
+            sentences=sentences, passages=tuple(chat.passages), generator=generator,
+            resolved_question=chat.standalone_question or question, warnings=warnings,
+            timings=_timings(started, first or time.perf_counter()),
+        )
+
+    def _llm(self, generator: str):
+        if generator not in self._llms:
+            from dataclasses import replace
+
+            from rag.llm import build_llm
+
+            self._llms[generator] = build_llm(replace(self.config, generator=generator))
+        return self._llms[generator]
 
     def status(self) -> IndexStatus:
         manifest = self._open_manifest(required=False)
@@ -160,6 +253,13 @@ class Assistant:
 
     def close(self) -> None:
         self._reset_readers()
+
+
+def _timings(started: float, split: float) -> dict[str, float]:
+    """Milliseconds: `retrieve` (or time to first token for an LLM), `answer` after it, and `total`."""
+    now = time.perf_counter()
+    return {"retrieve": round((split - started) * 1000, 2), "answer": round((now - split) * 1000, 2),
+            "total": round((now - started) * 1000, 2)}
 
 
 def check_query(query: str) -> str:

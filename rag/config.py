@@ -19,6 +19,7 @@ from index.errors import ConfigError
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 FUSIONS = ("zscore", "rrf")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
+GENERATORS = ("extractive", "openai", "ollama", "llamacpp")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,20 @@ class RagConfig:
     sentence_weight: float = 1.0  # weight of the best sentence's z-score against the chunk's
     coverage_weight: float = 0.5  # weight of question-term coverage in a sentence's score
     query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
+    # --- answers ---
+    generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
+    answer_sentences: int = 3  # most sentences an extractive answer quotes
+    answer_margin: float = 0.1  # a sentence joins the answer if it scores within this of the best
+    abstain_min_score: float = 0.45  # below this best-sentence score the documents "don't answer"
+    # --- LLM backends (opt-in) ---
+    llm_model: str = ""  # model name on the server, or the .gguf path for llamacpp
+    llm_base_url: str | None = None  # e.g. http://localhost:8080/v1 (openai) or http://localhost:11434 (ollama)
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+    llm_context_window: int = 8192
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.0
+    llm_fallback: bool = True  # when the LLM cannot be reached, answer extractively (and say so)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -57,9 +72,12 @@ class RagConfig:
             raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{self.retrieval_mode}'")
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not '{self.fusion}'")
+        if self.generator not in GENERATORS:
+            raise ConfigError(f"generator must be one of {', '.join(GENERATORS)}, not '{self.generator}'")
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
-        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k"):
+        for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k",
+                     "answer_sentences", "llm_context_window", "llm_max_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -95,6 +113,12 @@ class RagConfig:
 def _parse(field: dataclasses.Field, raw: str) -> Any:
     kind = str(field.type)
     try:
+        if kind == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float"):

@@ -126,6 +126,15 @@ class Retriever:
         ]
         return sorted(rescored, key=lambda h: (-h.score, h.chunk_id))
 
+    @property
+    def vocabulary(self) -> dict[str, float]:
+        """Every term of the corpus, with its idf (empty without a lexical index)."""
+        return self._lexical.idf if self._lexical is not None else {}
+
+    def doc_text(self, source: str) -> str:
+        """The original text of a document, which citations quote (cached: it is read per hit)."""
+        return self._doc_text(source)
+
     def _doc_text(self, source: str) -> str:
         if source not in self._doc_texts:
             if len(self._doc_texts) > 256:

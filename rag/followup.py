@@ -1,0 +1,72 @@
+"""Turn a follow-up ("and what about China?") into a question retrieval can answer on its own.
+
+The extractive path has no LLM to rewrite questions, so this is a few rules that cover how people
+actually follow up: "and X?" / "what about X?" swaps X into the previous question in place of its
+main name; a question that leans on pronouns ("when did he say it?") or is a bare fragment gets
+the previous question's key words appended. A question that stands on its own is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.abstain import key_terms
+
+Turn = tuple[str, str] | dict  # ("user", text) or {"role": "user", "content": text}
+
+_SWAP = re.compile(
+    r"^\s*(?:and\s+|but\s+|ok(?:ay)?,?\s+|so\s+)?(?:what|how)\s+about\s+(?P<x>.+?)\s*[?.!]*\s*$"
+    r"|^\s*and\s+(?:for\s+|in\s+|with\s+)?(?P<y>.+?)\s*[?.!]*\s*$",
+    re.I,
+)
+_PRONOUNS = frozenset("he she it they them him her his hers its their theirs this that these those there".split())
+
+
+def turns(history: Sequence[Turn] | None) -> list[tuple[str, str]]:
+    """History as (role, text) pairs, from tuples or chat-style dicts; non-text turns (files) dropped."""
+    pairs = []
+    for turn in history or ():
+        if isinstance(turn, dict):
+            role, content = turn.get("role"), turn.get("content")
+        elif isinstance(turn, str):
+            role, content = "user", turn
+        else:
+            role, content = turn
+        if role in ("user", "assistant") and isinstance(content, str) and content.strip():
+            pairs.append((role, content.strip()))
+    return pairs
+
+
+def user_questions(history: Sequence[Turn] | None) -> list[str]:
+    return [text for role, text in turns(history) if role == "user"]
+
+
+def resolve(question: str, history: Sequence[Turn] | None) -> str:
+    """The standalone form of `question` given earlier user turns (oldest first)."""
+    earlier = user_questions(history)
+    if not earlier:
+        return question
+    previous = resolve(earlier[-1], [("user", q) for q in earlier[:-1]])
+    match = _SWAP.match(question)
+    if match:
+        subject = (match.group("x") or match.group("y")).strip()
+        return _swap(previous, subject)
+    words = re.findall(r"[\w’'-]+", question.lower())
+    leans_back = any(w in _PRONOUNS for w in words) and not key_terms(question)
+    if leans_back or len(words) <= 3:
+        extra = [t for t in key_terms(previous) if t.lower() not in question.lower()]
+        context = " ".join(extra) if extra else previous
+        return f"{question} ({context})"
+    return question
+
+
+def _swap(previous: str, subject: str) -> str:
+    """Put `subject` in place of the previous question's first name; else append it."""
+    names = key_terms(previous)
+    if not names:
+        return f"{previous} {subject}"
+    target = names[0]
+    # "Russian" goes as a whole word; "Russia's" keeps its possessive.
+    return re.sub(rf"\b{re.escape(target)}\w*(?P<s>[’']s\b)?",
+                  lambda m: subject + (m.group("s") or ""), previous, count=1)
