@@ -30,7 +30,7 @@ def markdown(results: dict, command: str | None = None) -> str:
     for col in cols:
         values = [c["metrics"].get(col) for c in results["configs"] if c["metrics"].get(col) is not None]
         if values:
-            best[col] = min(values) if col in LATENCY_KEYS else max(values)
+            best[col] = min(values) if col in LATENCY_KEYS or col == "false_abstention_rate" else max(values)
     lines = [f"# Eval: {results['dataset']}", ""]
     lines.append(f"{results['cases']} cases; corpus `{results['corpus']}`. Best value per column in bold.")
     if command:

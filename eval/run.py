@@ -86,7 +86,12 @@ def run_variant(variant: Variant, dataset: Dataset, cache: Path, progress: bool 
         started = time.perf_counter()
         hits = assistant.search(case.question, k=depth * (3 if dataset.graded else 1))
         elapsed_ms = (time.perf_counter() - started) * 1000
-        per_case.append(_score_case(case, hits, elapsed_ms, dataset.graded, depth))
+        row = _score_case(case, hits, elapsed_ms, dataset.graded, depth)
+        if not dataset.graded:
+            started = time.perf_counter()
+            answer = assistant.ask(case.question)
+            row.update(_score_answer(case, answer, (time.perf_counter() - started) * 1000, dataset.corpus))
+        per_case.append(row)
     assistant.close()
     return VariantResult(variant.name, _settings(variant.config), _aggregate(per_case, dataset.graded), per_case)
 
@@ -115,6 +120,25 @@ def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -
     return row
 
 
+def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
+    """Answer-level figures: evidence delivered, citations that hold, quotes exact, abstention."""
+    row: dict = {"ask_ms": round(elapsed_ms, 2), "abstained": answer.abstained, "answer": answer.text}
+    texts: dict[str, str] = {}
+    exact = []
+    for c in answer.citations:
+        if c.source not in texts:
+            texts[c.source] = (corpus / c.source).read_text(encoding="utf-8", errors="replace")
+        exact.append(texts[c.source][c.start_char:c.end_char] == c.quote)
+    row["quotes_exact"] = all(exact)
+    by_marker = {c.marker: c.passage for c in answer.citations}
+    pairs = [(s.text, by_marker[m]) for s in answer.sentences for m in s.markers if m in by_marker]
+    row["citation_precision"] = metrics.citation_precision(pairs)
+    if case.evidence:
+        row["evidence_recall"] = 0.0 if answer.abstained else metrics.evidence_recall(
+            answer.text, [c.passage for c in answer.citations], case.evidence)
+    return row
+
+
 def _aggregate(rows: list[dict], graded: bool) -> dict:
     keys = ["ndcg@10", "recall@100"] if graded else [
         *(f"hit@{k}" for k in EVIDENCE_KS), "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5"]
@@ -124,6 +148,25 @@ def _aggregate(rows: list[dict], graded: bool) -> dict:
     latency = metrics.latency_summary([r["retrieve_ms"] for r in rows])
     result["retrieve_p50_ms"] = _round(latency["p50"], 1)
     result["retrieve_p95_ms"] = _round(latency["p95"], 1)
+    if not graded and rows and "ask_ms" in rows[0]:
+        result.update(_aggregate_answers(rows))
+    return result
+
+
+def _aggregate_answers(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r.get("answerable")]
+    unanswerable = [r for r in rows if not r.get("answerable")]
+    result = {
+        "answer_evidence_recall": _round(metrics.mean([r["evidence_recall"] for r in answerable])),
+        "citation_precision": _round(metrics.mean([r["citation_precision"] for r in rows])),
+        "quotes_exact": _round(metrics.mean([float(r["quotes_exact"]) for r in rows])),
+        "unanswerable_abstained": _round(metrics.mean([float(r["abstained"]) for r in unanswerable])),
+    }
+    scores = metrics.abstention_scores([(not r.get("answerable"), r["abstained"]) for r in rows])
+    result["false_abstention_rate"] = _round(scores["false_abstention_rate"])
+    latency = metrics.latency_summary([r["ask_ms"] for r in rows])
+    result["ask_p50_ms"] = _round(latency["p50"], 1)
+    result["ask_p95_ms"] = _round(latency["p95"], 1)
     return result
 
 
@@ -137,8 +180,9 @@ def _settings(config: RagConfig) -> dict:
 
 
 QUALITY_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5",
-                "ndcg@10", "recall@100")
-LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms")
+                "ndcg@10", "recall@100", "answer_evidence_recall", "citation_precision", "quotes_exact",
+                "unanswerable_abstained", "false_abstention_rate")
+LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms")
 
 
 def evaluate(dataset: Dataset, variants: list[Variant], cache: Path, progress: bool = False) -> dict:

@@ -111,15 +111,20 @@ class Assistant:
         hits = self.search(resolved, k, sources=sources)
         retrieved = time.perf_counter()
         retriever = self.retriever
-        support = abstain.check(resolved, hits, self.config.abstain_min_score, retriever.vocabulary)
-        common = dict(question=question, resolved_question=resolved, generator="extractive", warnings=tuple(warnings))
-        if not support.answerable:
-            text = f"The documents don't answer this: {support.reason}. The closest passages are shown below."
+        cfg = self.config
+        support = abstain.check(resolved, hits, cfg.abstain_min_score, retriever.vocabulary, cfg.abstain_missing_name_score)
+        extract = extractive.answer(hits, retriever.doc_text, cfg.answer_sentences, cfg.answer_margin)
+        reason = support.reason if not support.answerable else (
+            abstain.answer_type_gap(resolved, [c.quote for c in extract.citations]) if extract.citations
+            else "no sentence in the passages that match the question can stand as an answer")
+        common = dict(question=question, resolved_question=resolved, generator="extractive", warnings=tuple(warnings),
+                      timings=_timings(started, retrieved))
+        if reason:
+            text = f"The documents don't answer this: {reason}. The closest passages are shown below."
             return Answer(text=text, abstained=True, passages=tuple(hits[:3]), missing_terms=support.missing_terms,
-                          timings=_timings(started, retrieved), **common)
-        extract = extractive.answer(hits, retriever.doc_text, self.config.answer_sentences, self.config.answer_margin)
+                          **common)
         return Answer(text=extract.text, abstained=False, citations=extract.citations, sentences=extract.sentences,
-                      passages=tuple(hits), timings=_timings(started, retrieved), **common)
+                      passages=tuple(hits), **common)
 
     def _generate(self, question: str, conversation, k, sources, generator: str, started: float) -> Iterator[str | Answer]:
         from rag.cite import says_it_cannot_answer, verify

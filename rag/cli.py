@@ -10,10 +10,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-from rag.config import QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
+from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import RagError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+CONTEXT_CHARS = 160  # of passage shown around a quote
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode (RAG_RETRIEVAL_MODE)")
     p.add_argument("--source", action="append", metavar="FILE", help="only search this document (repeatable)")
     p.add_argument("--json", action="store_true", help="print hits as JSON")
+
+    p = sub.add_parser("ask", help="answer a question with cited quotes (or say the documents don't)")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, help="passages to draw the answer from (RAG_TOP_K, default 5)")
+    p.add_argument("--source", action="append", metavar="FILE", help="only use this document (repeatable)")
+    p.add_argument("--generator", choices=GENERATORS, help="extractive (default) or an LLM backend (RAG_GENERATOR)")
+    p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
 
     p = sub.add_parser("status", help="what is indexed, with which model, where")
     p.add_argument("--json", action="store_true")
@@ -145,6 +153,65 @@ def cmd_search(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
+def cmd_ask(args, config: RagConfig) -> int:
+    from rag.assistant import Assistant
+    from rag.types import Answer
+
+    assistant = Assistant(config)
+    streaming = not args.json and (args.generator or config.generator) != "extractive"
+    answer = None
+    for item in assistant.ask_stream(args.question, k=args.k, sources=args.source, generator=args.generator):
+        if isinstance(item, Answer):
+            answer = item
+        elif streaming:
+            print(item, end="", flush=True)
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if streaming:
+        print()
+    else:
+        print(textwrap.fill(answer.text, width=100))
+    _print_answer_details(answer, color=sys.stdout.isatty())
+    return EXIT_OK
+
+
+def _print_answer_details(answer, color: bool) -> None:
+    for warning in answer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for sentence in answer.sentences:
+        if not sentence.supported:
+            print(f"unverified: “{sentence.text}”: {sentence.problem}")
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        print(f"(read as: {answer.resolved_question})")
+    print()
+    if answer.abstained:
+        for hit in answer.passages:
+            print(f"closest: {hit.source}  chars {hit.start_char}-{hit.end_char}")
+            print(textwrap.indent(textwrap.fill(hit.text, width=96), "   "))
+        return
+    for c in answer.citations:
+        section = "" if c.section == "body" else f"  [{c.section}]"
+        print(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{section}")
+        print(textwrap.indent(_highlight(c, color), "    "))
+        print()
+
+
+def _highlight(citation, color: bool) -> str:
+    """The quote inside its passage (trimmed to some context), marked: bold yellow in a terminal, »…« otherwise."""
+    a = citation.start_char - citation.passage_start
+    b = citation.end_char - citation.passage_start
+    before, quote, after = (" ".join(part.split()) for part in
+                            (citation.passage[:a], citation.passage[a:b], citation.passage[b:]))
+    if len(before) > CONTEXT_CHARS:
+        before = "…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    if len(after) > CONTEXT_CHARS:
+        after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…"
+    marked = f"\x1b[1;33m{quote}\x1b[0m" if color else f"»{quote}«"
+    return textwrap.fill(" ".join(p for p in (before, marked, after) if p), width=96)
+
+
 def cmd_status(args, config: RagConfig) -> int:
     from rag.assistant import Assistant
 
@@ -186,6 +253,8 @@ def cmd_eval(args, config: RagConfig) -> int:
 
 def cmd_config(args, config: RagConfig) -> int:
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.env_names().items()}
+    if values.get("RAG_LLM_API_KEY"):
+        values["RAG_LLM_API_KEY"] = "***"  # set, but not for printing
     if args.json:
         print(json.dumps(values, indent=2))
     else:
@@ -194,5 +263,5 @@ def cmd_config(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "eval": cmd_eval,
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "status": cmd_status, "eval": cmd_eval,
              "config": cmd_config}

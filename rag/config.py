@@ -49,8 +49,9 @@ class RagConfig:
     # --- answers ---
     generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
     answer_sentences: int = 3  # most sentences an extractive answer quotes
-    answer_margin: float = 0.1  # a sentence joins the answer if it scores within this of the best
+    answer_margin: float = 0.3  # a sentence joins the answer if it scores within this of the best
     abstain_min_score: float = 0.45  # below this best-sentence score the documents "don't answer"
+    abstain_missing_name_score: float = 0.75  # a name absent from the passages is forgiven above this score
     # --- LLM backends (opt-in) ---
     llm_model: str = ""  # model name on the server, or the .gguf path for llamacpp
     llm_base_url: str | None = None  # e.g. http://localhost:8080/v1 (openai) or http://localhost:11434 (ollama)

@@ -43,8 +43,11 @@ def candidates(hits: Sequence[Hit]) -> list[tuple[ScoredSentence, Hit]]:
 def select(pool: list[tuple[ScoredSentence, Hit]], max_sentences: int, margin: float) -> list[tuple[ScoredSentence, Hit]]:
     if not pool:
         return []
-    floor = pool[0][0].score - margin
-    close = [p for p in pool if p[0].score >= floor]
+    # The anchor is the best sentence of the best-ranked passage: passage ranking has seen the
+    # whole chunk and both retrievers, so it is the better judge of where the answer is.
+    anchor = min(pool, key=lambda p: (p[1].rank, -p[0].score))
+    floor = max(pool[0][0].score, anchor[0].score) - margin
+    close = [anchor] + [p for p in pool if p[0].score >= floor and p is not anchor]
     chosen = [close[0]]
     for item in close[1:]:  # the best sentence of each other document first
         if len(chosen) < max_sentences and item[1].source not in {c[1].source for c in chosen}:
