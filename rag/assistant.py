@@ -107,7 +107,7 @@ class Assistant:
         from rag import abstain, extractive
         from rag.followup import resolve
 
-        resolved = resolve(question, conversation)
+        resolved = resolve(question, conversation, self.retriever.similarity)
         hits = self.search(resolved, k, sources=sources)
         retrieved = time.perf_counter()
         retriever = self.retriever

@@ -63,25 +63,31 @@ def split_reply(text: str) -> list[tuple[str, tuple[int, ...]]]:
 def support(claim: str, passage: Hit) -> tuple[float, ScoredSentence | None, bool]:
     """(share of the claim's terms found, the best supporting sentence, whether that is a planted instruction).
 
-    The claim is compared with each sentence and each pair of adjacent sentences of the passage;
-    sentences that address the model count only to report that the claim follows them.
+    The claim is compared with each sentence, and each pair of adjacent sentences, of the passage
+    (a claim may merge two); the quote is the single sentence that holds most of it. Sentences that
+    address the model count only to report that the claim follows them.
     """
     claim_terms = set(terms(strip_markers(claim)))
     sentences = sorted(passage.sentences, key=lambda s: s.start_char)
-    if not claim_terms or not sentences:
-        return (1.0 if not claim_terms else 0.0), (sentences[0] if sentences else None), False
-    best: tuple[float, ScoredSentence | None, bool] = (0.0, None, False)
-    planted: tuple[float, ScoredSentence | None, bool] = (0.0, None, True)
-    for i, sentence in enumerate(sentences):
-        window = [sentence] + ([sentences[i + 1]] if i + 1 < len(sentences) else [])
-        for span in (window[:1], window):
-            text = " ".join(s.quote for s in span)
-            share = len(claim_terms & set(terms(text))) / len(claim_terms)
-            if any(looks_like_instruction(s.quote) for s in span):
-                planted = max(planted, (share, sentence, True), key=lambda t: t[0])
-            elif share > best[0]:
-                best = (share, sentence, False)
-    return planted if planted[0] > best[0] else best
+    if not sentences:
+        return 0.0, None, False
+    if not claim_terms:
+        return 1.0, sentences[0], False
+
+    def share(span: list[ScoredSentence]) -> float:
+        return len(claim_terms & set(terms(" ".join(s.quote for s in span)))) / len(claim_terms)
+
+    planted = [s for s in sentences if looks_like_instruction(s.quote)]
+    clean = [s for s in sentences if s not in planted]
+    best_planted = max(planted, key=lambda s: share([s]), default=None)
+    if not clean:
+        return (share([best_planted]), best_planted, True)
+    quote = max(clean, key=lambda s: (share([s]), s.score))
+    pairs = [share([a, b]) for a, b in zip(clean, clean[1:]) if b.start_char - a.end_char < 200]
+    best = max([share([quote]), *pairs])
+    if best_planted is not None and share([best_planted]) > best:
+        return share([best_planted]), best_planted, True
+    return best, quote, False
 
 
 def verify(

@@ -9,7 +9,7 @@ the previous question's key words appended. A question that stands on its own is
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.abstain import key_terms
 
@@ -42,16 +42,21 @@ def user_questions(history: Sequence[Turn] | None) -> list[str]:
     return [text for role, text in turns(history) if role == "user"]
 
 
-def resolve(question: str, history: Sequence[Turn] | None) -> str:
-    """The standalone form of `question` given earlier user turns (oldest first)."""
+def resolve(question: str, history: Sequence[Turn] | None,
+            similarity: Callable[[str, str], float] | None = None) -> str:
+    """The standalone form of `question` given earlier user turns (oldest first).
+
+    `similarity(a, b)` picks which name of the previous question a "what about X?" replaces (the
+    one most like X: "China" replaces "Russia", not "Jensen"); without it, the first name goes.
+    """
     earlier = user_questions(history)
     if not earlier:
         return question
-    previous = resolve(earlier[-1], [("user", q) for q in earlier[:-1]])
+    previous = resolve(earlier[-1], [("user", q) for q in earlier[:-1]], similarity)
     match = _SWAP.match(question)
     if match:
         subject = (match.group("x") or match.group("y")).strip()
-        return _swap(previous, subject)
+        return _swap(previous, subject, similarity)
     words = re.findall(r"[\w’'-]+", question.lower())
     leans_back = any(w in _PRONOUNS for w in words) and not key_terms(question)
     if leans_back or len(words) <= 3:
@@ -61,12 +66,12 @@ def resolve(question: str, history: Sequence[Turn] | None) -> str:
     return question
 
 
-def _swap(previous: str, subject: str) -> str:
-    """Put `subject` in place of the previous question's first name; else append it."""
+def _swap(previous: str, subject: str, similarity: Callable[[str, str], float] | None) -> str:
+    """Put `subject` in place of the previous question's name most like it; else append it."""
     names = key_terms(previous)
     if not names:
         return f"{previous} {subject}"
-    target = names[0]
+    target = max(names, key=lambda n: similarity(n, subject)) if similarity and len(names) > 1 else names[0]
     # "Russian" goes as a whole word; "Russia's" keeps its possessive.
     return re.sub(rf"\b{re.escape(target)}\w*(?P<s>[’']s\b)?",
                   lambda m: subject + (m.group("s") or ""), previous, count=1)

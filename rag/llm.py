@@ -104,6 +104,7 @@ class ChatAnswerer:
             memory=ChatMemoryBuffer.from_defaults(chat_history=messages, token_limit=self.llm.metadata.context_window // 2),
             system_prompt=SYSTEM_PROMPT, context_prompt=CONTEXT_PROMPT, context_refine_prompt=CONTEXT_PROMPT,
         )
+        _quiet_stream_threads()
         try:
             response = engine.stream_chat(question)
             for delta in response.response_gen:
@@ -127,6 +128,25 @@ class ChatAnswerer:
                         for i, hit in enumerate(outer.passages, start=1)]
 
         return _Passages()
+
+
+def _quiet_stream_threads() -> None:
+    """llama-index streams from a worker thread that re-raises a backend error to us (which we turn
+    into one clear message) and also lets Python print its traceback; silence only that print."""
+    import threading
+    import traceback
+
+    if getattr(threading.excepthook, "_rag_quiet", False):
+        return
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if "write_response_to_history" in "".join(traceback.format_tb(args.exc_traceback)):
+            return
+        previous(args)
+
+    hook._rag_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def _describe(exc: Exception) -> str:

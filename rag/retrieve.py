@@ -126,6 +126,11 @@ class Retriever:
         ]
         return sorted(rescored, key=lambda h: (-h.score, h.chunk_id))
 
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two short texts under the query embedder."""
+        va, vb = (np.asarray(self._embed_query(t), dtype=np.float32) for t in (a, b))
+        return float(va @ vb)
+
     @property
     def vocabulary(self) -> dict[str, float]:
         """Every term of the corpus, with its idf (empty without a lexical index)."""
