@@ -67,7 +67,7 @@ def answer(hits: Sequence[Hit], doc_text: DocText, max_sentences: int = 3, margi
     for marker, (sentence, hit) in enumerate(chosen, start=1):
         quote = " ".join(sentence.quote.split())
         if hit.section.startswith("reader comment"):
-            quote = f"A {hit.section} says: “{quote}”"
+            quote = f"{hit.section[0].upper()}{hit.section[1:]}: “{quote}”"  # say who said it
         text = f"{quote} [{marker}]"
         parts.append(text)
         sentences.append(AnswerSentence(text, (marker,), True))
