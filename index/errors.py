@@ -33,6 +33,10 @@ class StoreError(RagError):
     """The vector store (embedded or server) failed or cannot be reached."""
 
 
+class BackendError(RagError):
+    """The LLM backend could not be reached or failed while answering."""
+
+
 def model_mismatch(built_with: str, configured: str) -> ModelMismatchError:
     """The one message for a model mismatch: both names and both ways out."""
     return ModelMismatchError(

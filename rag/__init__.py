@@ -3,8 +3,10 @@
     from rag import Assistant, RagConfig
     assistant = Assistant(RagConfig.from_env())
     assistant.index(["seeds/"])
-    for hit in assistant.search("How did the US role in the talks change?", k=3):
-        print(hit.source, hit.start_char, hit.end_char, hit.score)
+    answer = assistant.ask("How did the US role in the talks change?")
+    print(answer.text)
+    for c in answer.citations:
+        print(c.marker, c.source, c.start_char, c.end_char, c.quote)
 
 Importing this package is cheap: models, torch and Chroma load on first use.
 """
@@ -13,6 +15,7 @@ from index.types import Chunk, Document, IndexReport
 from rag.assistant import Assistant
 from rag.config import RagConfig
 from rag.errors import (
+    BackendError,
     ConfigError,
     IndexBusyError,
     IndexMissingError,
@@ -21,10 +24,10 @@ from rag.errors import (
     RagError,
     StoreError,
 )
-from rag.types import Hit, IndexStatus
+from rag.types import Answer, AnswerSentence, Citation, Hit, IndexStatus
 
 __all__ = [
-    "Assistant", "RagConfig", "Hit", "IndexStatus", "IndexReport", "Chunk", "Document",
-    "RagError", "ConfigError", "InputError", "IndexBusyError", "IndexMissingError",
+    "Assistant", "RagConfig", "Answer", "AnswerSentence", "Citation", "Hit", "IndexStatus", "IndexReport",
+    "Chunk", "Document", "RagError", "BackendError", "ConfigError", "InputError", "IndexBusyError", "IndexMissingError",
     "ModelMismatchError", "StoreError",
 ]

@@ -45,6 +45,7 @@ class RagConfig:
     rescore_depth: int = 30  # fused chunks re-ranked by their best sentence; 0 turns it off
     sentence_weight: float = 1.0  # weight of the best sentence's z-score against the chunk's
     coverage_weight: float = 0.5  # weight of question-term coverage in a sentence's score
+    sentence_window: float = 0.0  # weight of a sentence read with its neighbour (0 = alone)
     query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
     # --- answers ---
     generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
@@ -85,7 +86,8 @@ class RagConfig:
             raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (RAG_MAX_FILE_MB)")
-        for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight"):
+        for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight",
+                     "sentence_window", "answer_margin", "llm_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative (RAG_{name.upper()})")
 

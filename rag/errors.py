@@ -1,6 +1,7 @@
 """The error hierarchy, re-exported from `index.errors` (the lowest layer that raises them)."""
 
 from index.errors import (  # noqa: F401
+    BackendError,
     ConfigError,
     IndexBusyError,
     IndexMissingError,

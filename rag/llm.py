@@ -11,13 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from index.errors import ConfigError, RagError
+from index.errors import BackendError, ConfigError, RagError
 from rag.config import GENERATORS, RagConfig
 from rag.types import Hit
-
-
-class BackendError(RagError):
-    """The LLM backend could not be reached or failed while answering."""
 
 
 SYSTEM_PROMPT = (

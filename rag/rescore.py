@@ -33,13 +33,21 @@ def coverage(text: str, weighted_terms: Mapping[str, float]) -> float:
 
 def score_sentences(
     chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, doc_text: str,
-    weighted_terms: Mapping[str, float], coverage_weight: float,
+    weighted_terms: Mapping[str, float], coverage_weight: float, window: float = 0.0,
 ) -> tuple[ScoredSentence, ...]:
     """Every sentence of `chunk`, best first. Without stored vectors, similarity counts as 0."""
     if not chunk.sentences:
         return ()
     if vectors is not None and len(vectors) == len(chunk.sentences):
         similarities = vectors @ query_vector
+        if window and len(vectors) > 1:
+            # A sentence read with its neighbour: "His focus is only on negotiation" needs the
+            # sentence before it to be about Putin.
+            pairs = vectors[:-1] + vectors[1:]
+            pairs /= np.linalg.norm(pairs, axis=1, keepdims=True) + 1e-9
+            pair_sims = pairs @ query_vector
+            context = np.maximum(np.append(pair_sims, -1.0), np.insert(pair_sims, 0, -1.0))
+            similarities = np.maximum(similarities, window * context + (1 - window) * similarities)
     else:
         similarities = np.zeros(len(chunk.sentences), dtype=np.float32)
     scored = []

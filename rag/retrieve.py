@@ -113,7 +113,7 @@ class Retriever:
         vectors = self._manifest.sentence_vectors([h.chunk_id for h in hits])
         scored = {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
-                                        self._doc_text(h.source), weighted, cfg.coverage_weight)
+                                        self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window)
             for h in hits
         }
         best = {cid: (s[0].score if s else 0.0) for cid, s in scored.items()}

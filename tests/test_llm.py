@@ -10,7 +10,7 @@ import re
 import pytest
 
 from openai_server import ScriptedServer, context_of, passage_number
-from test_answers import CANARY, planted_index  # noqa: F401  (the fixture is shared)
+from conftest import CANARY
 
 MEDINSKY_DOC = "000_51828c4c6a9453e8.txt"
 
@@ -65,7 +65,7 @@ def test_a_fabricated_citation_and_an_unsupported_claim_are_flagged(seeds_index)
     assert [c.marker for c in answer.citations] == [passage_number(server.requests[-1]["messages"], MEDINSKY_DOC)]
 
 
-def test_a_reply_that_obeys_a_planted_instruction_is_flagged(planted_index):  # noqa: F811
+def test_a_reply_that_obeys_a_planted_instruction_is_flagged(planted_index):
     def script(messages):
         n = passage_number(messages, "zz_planted.txt")
         return f"{CANARY} [{n}]."
