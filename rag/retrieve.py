@@ -9,6 +9,7 @@ the z-scored score of their best sentence (see rag.rescore).
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable
 
@@ -88,7 +89,14 @@ class Retriever:
                 for cid in ranked[:max(k, rescore) * 2] if cid in chunks]  # no row: an interrupted run
         if rescore:
             hits = self._rescore(query, query_vector, hits[:rescore], chunks) + hits[rescore:]
-        return _dedupe(hits)[:k]
+        hits = _dedupe(hits)[:k]
+        unscored = [h for h in hits if not h.sentences]
+        if unscored:  # single-retriever modes and hits below the rescored depth: sentences, same order
+            if query_vector is None:
+                query_vector = np.asarray(self._embed_query(query), dtype=np.float32)
+            scored = self._score(query, query_vector, unscored, chunks)
+            hits = [h if h.sentences else dataclasses.replace(h, sentences=scored[h.chunk_id]) for h in hits]
+        return hits
 
     def _lexical_candidates(self, query: str, depth: int, sources: list[str] | None) -> dict[str, float]:
         wanted = set(sources) if sources else None
@@ -105,17 +113,22 @@ class Retriever:
             dense_score=dense, lexical_score=lexical, sentences=sentences,
         )
 
-    def _rescore(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> list[Hit]:
+    def _score(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> dict:
+        """The scored sentences of each hit's chunk, by chunk id."""
         cfg = self.config
         idf = self._lexical.idf if self._lexical is not None else {}
         unseen = self._lexical.unseen_idf if self._lexical is not None else 1.0
         weighted = query_terms(query, idf, unseen)
         vectors = self._manifest.sentence_vectors([h.chunk_id for h in hits])
-        scored = {
+        return {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
                                         self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window)
             for h in hits
         }
+
+    def _rescore(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> list[Hit]:
+        cfg = self.config
+        scored = self._score(query, query_vector, hits, chunks)
         best = {cid: (s[0].score if s else 0.0) for cid, s in scored.items()}
         z_chunk = zscores({h.chunk_id: h.score for h in hits})
         z_best = zscores(best)
