@@ -22,11 +22,11 @@ def fingerprint(chunk_ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(chunk_ids)).encode()).hexdigest()[:16]
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
 
 
 @functools.lru_cache(maxsize=1)
-def _stemmer_and_stopwords():
+def stemmer_and_stopwords():
     import Stemmer
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -35,8 +35,8 @@ def _stemmer_and_stopwords():
 
 def terms(text: str) -> list[str]:
     """The stemmed, stopword-free terms BM25 sees in `text`, in order (repeats kept)."""
-    stemmer, stopwords = _stemmer_and_stopwords()
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
+    stemmer, stopwords = stemmer_and_stopwords()
+    words = [w for w in TOKEN.findall(text.lower()) if w not in stopwords]
     return stemmer.stemWords(words)
 
 
