@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from index.lexical import terms
 from index.sentences import split_sentences
@@ -43,13 +44,21 @@ def strip_markers(text: str) -> str:
     return " ".join(MARKER.sub(" ", text).split())
 
 
+# A sentence's end followed by markers: "... Medinsky. [1]" or "... Medinsky.[1][2]".
+_MARKERS_AFTER_END = re.compile(rf"(?P<end>[.!?…]+[\"'”’)]*)(?P<markers>(?:[^\S\n]*{MARKER.pattern})+)")
+
+
 def split_reply(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """Sentences of a generated reply with the markers each carries.
 
-    A marker written after the full stop ("... Medinsky. [1]") belongs to the sentence before it.
+    Models put markers before or after the full stop, with or without a space ("A [1]. B",
+    "A. [1] B", "A.[1] B"); a marker always belongs to the sentence before it. The splitter runs on
+    a copy where each end and its markers trade places ("A. [1]" reads "A [1]."), the same length,
+    so its spans cut the original text, which is what the reader sees.
     """
+    moved = _MARKERS_AFTER_END.sub(lambda m: m.group("markers") + m.group("end"), text)
     pieces: list[tuple[str, tuple[int, ...]]] = []
-    for a, b in split_sentences(text):
+    for a, b in split_sentences(moved):
         sentence = text[a:b]
         found = tuple(markers_in(sentence))
         if pieces and not strip_markers(sentence) and found:
@@ -60,34 +69,85 @@ def split_reply(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return pieces
 
 
-def support(claim: str, passage: Hit) -> tuple[float, ScoredSentence | None, bool]:
-    """(share of the claim's terms found, the best supporting sentence, whether that is a planted instruction).
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = dict(zip(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred".split(),
+    [*map(str, range(21)), "30", "40", "50", "60", "70", "80", "90", "100"],
+))
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.I)
+
+
+class Support(NamedTuple):
+    """How well one passage backs a claim.
+
+    `share` is the share of the claim's terms found in `quote` (or in it and its neighbour);
+    `problem` names what the terms cannot see: a number of the claim missing from the quote, or
+    a "not" on one side only ("Russia agreed" is not backed by "Russia has not agreed").
+    """
+
+    share: float
+    quote: ScoredSentence | None
+    planted: bool
+    problem: str | None = None
+
+
+def numbers_in(text: str, words: bool = False) -> set[str]:
+    """Numbers as written in digits ("1,000" and "1000" alike; "40%" is 40); with `words`, also
+    "three" as 3, so a claim may put in digits what its quote spells out."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    if words:
+        found |= {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
+    return found
+
+
+def is_negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def mismatch(claim: str, quote: str) -> str | None:
+    """Why `quote` cannot back `claim` whatever their shared terms: a number of the claim it lacks,
+    or a negation on one side only. Shared terms miss both (numbers and "not" are not terms)."""
+    missing = sorted(numbers_in(claim) - numbers_in(quote, words=True), key=lambda n: (len(n), n))
+    if missing:
+        return f"number{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing from"
+    if is_negated(claim) != is_negated(quote):
+        return "negation mismatch with"
+    return None
+
+
+def support(claim: str, passage: Hit, threshold: float = 0.5) -> Support:
+    """How well `passage` backs `claim`: the share of its terms found, the supporting sentence,
+    whether that is a planted instruction, and any number or negation the quote contradicts.
 
     The claim is compared with each sentence, and each pair of adjacent sentences, of the passage
-    (a claim may merge two); the quote is the single sentence that holds most of it. Sentences that
-    address the model count only to report that the claim follows them.
+    (a claim may merge two); the quote is the single sentence that holds most of it. A span that
+    reaches the threshold without a contradiction wins over one with more terms and a contradiction.
+    Sentences that address the model count only to report that the claim follows them.
     """
-    claim_terms = set(terms(strip_markers(claim)))
+    claim = strip_markers(claim)
+    claim_terms = set(terms(claim))
     sentences = sorted(passage.sentences, key=lambda s: s.start_char)
     if not sentences:
-        return 0.0, None, False
+        return Support(0.0, None, False)
     if not claim_terms:
-        return 1.0, sentences[0], False
+        return Support(1.0, sentences[0], False)
 
-    def share(span: list[ScoredSentence]) -> float:
+    def share(span: Sequence[ScoredSentence]) -> float:
         return len(claim_terms & set(terms(" ".join(s.quote for s in span)))) / len(claim_terms)
 
     planted = [s for s in sentences if looks_like_instruction(s.quote)]
     clean = [s for s in sentences if s not in planted]
     best_planted = max(planted, key=lambda s: share([s]), default=None)
     if not clean:
-        return (share([best_planted]), best_planted, True)
-    quote = max(clean, key=lambda s: (share([s]), s.score))
-    pairs = [share([a, b]) for a, b in zip(clean, clean[1:]) if b.start_char - a.end_char < 200]
-    best = max([share([quote]), *pairs])
-    if best_planted is not None and share([best_planted]) > best:
-        return share([best_planted]), best_planted, True
-    return best, quote, False
+        return Support(share([best_planted]), best_planted, True)
+    spans = [[s] for s in clean] + [[a, b] for a, b in zip(clean, clean[1:]) if b.start_char - a.end_char < 200]
+    scored = [(share(span), mismatch(claim, " ".join(s.quote for s in span)), span) for span in spans]
+    best_share, problem, span = max(scored, key=lambda t: (t[0] >= threshold and t[1] is None, t[0], -len(t[2])))
+    quote = max(span, key=lambda s: (share([s]), s.score))
+    if best_planted is not None and share([best_planted]) > best_share:
+        return Support(share([best_planted]), best_planted, True)
+    return Support(best_share, quote, False, problem)
 
 
 def verify(
@@ -110,18 +170,21 @@ def verify(
             ok = not set(terms(claim)) or bool(_ABSTAIN.search(claim))
             sentences.append(AnswerSentence(text, (), ok, None if ok else "no citation"))
             continue
-        results = {m: support(claim, passages[m - 1]) for m in known}
-        best_marker = max(results, key=lambda m: results[m][0])
-        share, quote, is_planted = results[best_marker]
-        for m, (s, q, planted) in results.items():
-            if q is not None and not planted and (m not in cited or s > cited[m][0]):
-                cited[m] = (s, q)
-        if is_planted and share >= threshold:
+        results = {m: support(claim, passages[m - 1], threshold) for m in known}
+        best_marker = max(results, key=lambda m: (results[m].share >= threshold and results[m].problem is None,
+                                                  results[m].share))
+        best = results[best_marker]
+        for m, r in results.items():
+            if r.quote is not None and not r.planted and (m not in cited or r.share > cited[m][0]):
+                cited[m] = (r.share, r.quote)
+        cites = ", ".join(f"[{m}]" for m in known)
+        if best.planted and best.share >= threshold:
             sentences.append(AnswerSentence(text, tuple(markers), False,
                                             f"follows an instruction planted in passage [{best_marker}]"))
-        elif share < threshold:
-            sentences.append(AnswerSentence(text, tuple(markers), False,
-                                            f"not supported by passage {', '.join(f'[{m}]' for m in known)}"))
+        elif best.share < threshold:
+            sentences.append(AnswerSentence(text, tuple(markers), False, f"not supported by passage {cites}"))
+        elif best.problem:
+            sentences.append(AnswerSentence(text, tuple(markers), False, f"{best.problem} passage {cites}"))
         else:
             sentences.append(AnswerSentence(text, tuple(markers), True))
     citations = []
