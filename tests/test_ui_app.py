@@ -1,0 +1,154 @@
+"""The launched chat window, through gradio_client and plain HTTP: answers with citations,
+separate sessions, uploads (good and bad), and what the server refuses to serve."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import httpx
+import pytest
+
+from tests.conftest import HOSTILE_NAME, SEEDS, TRUMP_QUESTION, free_port
+
+MEDINSKY = "Who heads the Russian delegation in the talks on the Belarusian-Polish border?"
+
+
+@pytest.fixture
+def client(chat_app):
+    from gradio_client import Client
+
+    return Client(chat_app.url, verbose=False)
+
+
+def ask(client, question: str):
+    chat, citations, passages, answer, box = client.predict(question, api_name="/ask")
+    return chat, citations, passages, answer
+
+
+def file_text(source: str) -> str:
+    return (SEEDS / source).read_text(encoding="utf-8")
+
+
+def test_ask_answers_with_linked_markers_and_highlighted_passages(client):
+    chat, citations, passages, answer = ask(client, MEDINSKY)
+    assert not answer["abstained"] and answer["citations"]
+    assert any("Vladimir Medinsky" in c["quote"] for c in answer["citations"])
+    for c in answer["citations"]:  # every quote is exactly the file's text at its span
+        assert file_text(c["source"])[c["start_char"]:c["end_char"]] == c["quote"]
+    bubble = chat[-1]["content"][0]["text"]
+    assert chat[-1]["role"] == "assistant" and "[\\[1\\]](#cite-1)" in bubble and "extractive" in bubble
+    assert 'id="cite-1"' in citations and "<mark>" in citations and answer["citations"][0]["source"] in citations
+    assert len(passages["choices"]) == len(answer["citations"])
+
+
+def test_follow_ups_resolve_per_session(chat_app):
+    from gradio_client import Client
+
+    first, second = Client(chat_app.url, verbose=False), Client(chat_app.url, verbose=False)
+    ask(first, "What does China think about the negotiations?")
+    *_, followed = ask(first, "And what about Turkey?")
+    *_, fresh = ask(second, "And what about Turkey?")
+    assert followed["resolved_question"] != "And what about Turkey?"
+    assert "Turkey" in followed["resolved_question"] and "negotiations" in followed["resolved_question"]
+    assert fresh["resolved_question"] == "And what about Turkey?"  # the other session's history is not shared
+
+
+def test_abstention_is_a_visible_note_with_closest_passages(client):
+    chat, citations, _, answer = ask(client, "What is the boiling point of mercury on Mars?")
+    assert answer["abstained"] and not answer["citations"]
+    assert chat[-1]["content"][0]["text"].startswith("⚠️ **The documents don't answer this.**")
+    assert "Closest passages: they do not answer the question" in citations
+
+
+def test_a_hostile_passage_is_shown_inert(client):
+    chat, citations, _, answer = ask(client, "When does the Zorblax river flood?")
+    assert any(c["source"] == HOSTILE_NAME for c in answer["citations"]), answer["text"]
+    bubble = chat[-1]["content"][0]["text"]  # Markdown: every active character escaped
+    unescaped = re.compile(r"(?<!\\)(<|!\[|\]\()")
+    assert not unescaped.search(bubble.replace("](#cite-", "")), bubble
+    panel = "".join(ask(client, "What does the Zorblax bulletin say about boats?")[1:2]) + citations  # HTML
+    assert HOSTILE_NAME in panel
+    assert "<script" not in panel and "<img" not in panel and "href=" not in panel and "onload" not in panel
+    assert "&lt;script&gt;alert('xss')&lt;/script&gt;" in panel or "&lt;script&gt;alert(&#x27;xss&#x27;)" in panel
+
+
+def test_upload_is_indexed_and_answerable_at_once(client, chat_app, tmp_path):
+    from gradio_client import handle_file
+
+    note = tmp_path / "quokka festival notes.txt"
+    note.write_text("The Quokka Festival in Perth is held every October on Rottnest Island.\n"
+                    "Visitors count the quokkas at dawn.\n", encoding="utf-8")
+    message, sources, status, cleared = client.predict([handle_file(str(note))], api_name="/upload")
+    assert "Indexed and searchable now: quokka festival notes.txt" in message.replace("\\", "")
+    assert "quokka festival notes.txt" in sources["choices"][-1][0] or any(
+        "quokka festival notes.txt" in c[0] for c in sources["choices"])
+    assert (chat_app.config.upload_dir / "quokka festival notes.txt").is_file()
+    *_, answer = ask(client, "When is the Quokka Festival held?")
+    assert not answer["abstained"]
+    assert answer["citations"][0]["source"] == "quokka festival notes.txt"
+    assert "every October" in answer["citations"][0]["quote"]
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("drawing.svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "file type"),
+    ("sneaky.txt", '<svg onload="alert(1)"></svg>', "SVG or script"),
+    ("empty.txt", "", "empty"),
+])
+def test_a_bad_upload_is_refused_and_changes_nothing(client, chat_app, tmp_path, name, content, reason):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    before = client.predict(api_name="/status_markdown")
+    bad = tmp_path / name
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(AppError, match=reason):
+        client.predict([handle_file(str(bad))], api_name="/upload")
+    assert client.predict(api_name="/status_markdown") == before
+    assert not (chat_app.config.upload_dir / name).exists()
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.txt"
+    big.write_text("words " * 400_000, encoding="utf-8")  # 2.4 MB, the app allows 1 MB
+    with pytest.raises(Exception, match="(?i)size|large|limit"):
+        client.predict([handle_file(str(big))], api_name="/upload")
+
+
+def test_the_server_serves_no_index_or_uploaded_files(chat_app):
+    data = chat_app.config.data_dir.resolve()
+    targets = [
+        data / "manifest.sqlite", data / "chroma" / "chroma.sqlite3",
+        chat_app.config.upload_dir.resolve() / "quokka festival notes.txt",
+        "../../../../etc/passwd", f"{data}/../{data.name}/manifest.sqlite", "/etc/passwd",
+    ]
+    with httpx.Client(base_url=chat_app.url, timeout=10) as http:
+        for target in targets:
+            for url in (f"gradio_api/file={target}", f"gradio_api/file={urllib.parse.quote(str(target), safe='')}",
+                        f"file={target}"):
+                response = http.get(url)
+                assert response.status_code in (403, 404), (url, response.status_code)
+                assert b"SQLite format" not in response.content and b"root:" not in response.content
+
+
+def test_login_is_required_when_configured(chat_app):
+    from gradio_client import Client
+
+    from ui.launch import launch
+
+    config = chat_app.config.replace(ui_port=free_port(), ui_auth="ann:s3cret")
+    app = launch(config, block=False, assistant=None)
+    try:
+        url = f"http://127.0.0.1:{config.ui_port}/"
+        with httpx.Client(timeout=10) as http:
+            refused = http.get(f"{url}config")
+            assert refused.status_code == 401 and "components" not in refused.text
+            assert http.post(f"{url}login", data={"username": "ann", "password": "wrong"}).status_code >= 400
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict(TRUMP_QUESTION, api_name="/ask")
+        *_, answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict(TRUMP_QUESTION, api_name="/ask")[:4]
+        assert answer["citations"]
+    finally:
+        app.close()

@@ -1,0 +1,103 @@
+"""The chat window in a real browser: Playwright driving Debian's headless chromium.
+
+Not skipped when chromium is missing: scripts/test.sh installs it, and a missing browser is a
+failure to see, not coverage to pretend.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import HOSTILE_NAME, ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags chromium keeps trying to reach Google from a machine
+# that has no internet; --no-sandbox because CI runs as root.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+OUTPUT = ROOT / "test-output" / "ui"
+QUESTION = "Who heads the Russian delegation in the talks on the Belarusian-Polish border?"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, chat_app):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(chat_app.url)
+    page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    page.requests = requests
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#rag-question textarea", question)
+    page.press("#rag-question textarea", "Enter")
+
+
+def test_a_question_gets_an_answer_with_markers_and_a_highlighted_passage(page):
+    ask(page, QUESTION)
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    answer = page.locator("#rag-chat .message.bot, #rag-chat [data-testid='bot']").last
+    answer.wait_for(timeout=10_000)
+    assert "Vladimir Medinsky" in page.locator("#rag-chat").inner_text()
+    links = page.locator('#rag-chat a[href^="#cite-"]')
+    assert links.count() >= 1
+    assert page.locator("#rag-citations #cite-1 mark").count() == 1
+    highlighted = " ".join(page.locator("#rag-citations mark").all_inner_texts())
+    assert "Vladimir Medinsky" in highlighted
+    links.first.click()  # the marker jumps to its passage (and does not navigate away)
+    assert "#cite" not in page.url
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "chat.png"))
+    assert (OUTPUT / "chat.png").stat().st_size > 10_000
+
+
+def test_the_full_document_opens_at_the_passage(page):
+    ask(page, QUESTION)
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    page.get_by_text("Full document").click()
+    page.locator("#rag-open input").click()
+    page.get_by_role("option").first.click()
+    mark = page.locator("#rag-document mark#rag-doc-mark")
+    mark.wait_for(timeout=10_000)
+    assert mark.inner_text().strip()
+    page.wait_for_function("() => { const m = document.getElementById('rag-doc-mark'); if (!m) return false;"
+                           " const r = m.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }",
+                           timeout=10_000)
+
+
+def test_a_hostile_passage_runs_no_script_and_loads_nothing_remote(page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    ask(page, "When does the Zorblax river flood?")
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    assert HOSTILE_NAME in page.locator("#rag-citations").inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator("#rag-chat img, #rag-citations img").count() == 0
+    assert page.locator("#rag-chat script, #rag-citations script").count() == 0
+    assert not dialogs
+    assert not [u for u in page.requests if "evil.example" in u]
+    assert "<script>alert('xss')</script>" in page.locator("#rag-citations").inner_text()  # shown as text
+
+
+def test_clear_empties_the_conversation_and_the_panel(page):
+    ask(page, QUESTION)
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    page.click("#rag-clear")
+    page.wait_for_selector("#rag-citations mark", state="detached", timeout=10_000)
+    assert "Medinsky" not in page.locator("#rag-chat").inner_text()

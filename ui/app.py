@@ -1,0 +1,177 @@
+"""`build_app`: the Gradio chat window, wired to a `ChatService`.
+
+Left: the conversation (streamed answers whose markers [n] jump to their passage). Right: the
+citations panel for the latest answer and the full document scrolled to a chosen passage. The
+sidebar holds the controls, the index status and the upload box. Every handler turns our errors
+into a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rag.config import RETRIEVAL_MODES
+from rag.errors import RagError
+from rag.types import Answer
+from ui import render
+from ui.chat import ChatService
+
+log = logging.getLogger(__name__)
+
+TITLE = "rag-cited: answers you can check"
+CSS = """
+.rag-panel { max-height: 620px; overflow-y: auto; padding-right: 4px; }
+.rag-cite { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 0 0 10px; }
+.rag-cite.rag-flash { outline: 3px solid #f5b400; }
+.rag-cite-head { font-size: 0.9em; margin-bottom: 4px; }
+.rag-section { color: #8a5a00; }
+.rag-passage { white-space: pre-wrap; line-height: 1.45; }
+.rag-passage mark { background: #ffe066; color: inherit; padding: 0 1px; }
+.rag-closest { color: #8a5a00; }
+.rag-unverified { border-left: 4px solid #d33; padding: 4px 8px; margin-bottom: 10px; }
+.rag-empty { color: var(--body-text-color-subdued); }
+"""
+# A marker link [n] in an answer scrolls the citations panel to passage n and flashes it.
+HEAD = """<script>
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const target = document.getElementById(link.getAttribute('href').slice(1));
+  if (!target) return;
+  target.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  target.classList.add('rag-flash');
+  setTimeout(() => target.classList.remove('rag-flash'), 1500);
+}, true);
+</script>"""
+SCROLL_TO_MARK = f"() => {{ setTimeout(() => document.getElementById('{render.DOCUMENT_MARK_ID}')?.scrollIntoView({{block: 'center'}}), 50); }}"
+
+
+def build_app(service: ChatService):
+    import gradio as gr
+
+    config = service.config
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+        turns = gr.State([])  # (role, text) pairs of this browser session: what follow-ups resolve against
+        with gr.Sidebar(open=True, label="Settings"):
+            gr.Markdown("### Documents")
+            status = gr.Markdown(service.status_markdown, elem_id="rag-status")
+            sources = gr.Dropdown(choices=service.sources(), multiselect=True, label="Only these documents",
+                                  info="Empty: all documents", elem_id="rag-sources")
+            gr.Markdown("### Answers")
+            top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages to draw on", elem_id="rag-k")
+            mode = gr.Radio(list(RETRIEVAL_MODES), value=config.retrieval_mode, label="Retrieval", elem_id="rag-mode")
+            generators = service.generators()
+            generator = gr.Radio(generators, value=config.generator if config.generator in generators else generators[0],
+                                 label="Answerer", elem_id="rag-generator")
+            gr.Markdown("### Add documents")
+            files = gr.File(file_count="multiple", file_types=list(config.extensions), label="Upload",
+                            elem_id="rag-upload")
+            upload_note = gr.Markdown(f"{', '.join(config.extensions)} · up to {config.upload_max_mb:g} MB each",
+                                      elem_id="rag-upload-note")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(
+                    label="Conversation", height=560, buttons=["copy", "copy_all"], sanitize_html=True,
+                    allow_tags=False, render_markdown=True, feedback_options=None, elem_id="rag-chat",
+                    placeholder="Ask about your documents. Every sentence of an answer cites its passage.",
+                    latex_delimiters=[],
+                )
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5,
+                                          autofocus=True, max_lines=6, elem_id="rag-question")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                    clear = gr.Button("Clear conversation", scale=1, elem_id="rag-clear")
+                gr.Examples(service.examples(), inputs=[question], label="Examples")
+            with gr.Column(scale=2):
+                gr.Markdown("### Citations")
+                citations = gr.HTML(render.citations_html(None), elem_id="rag-citations", js_on_load=None)
+                with gr.Accordion("Full document", open=False):
+                    passage = gr.Dropdown(choices=[], label="Open the document at passage", elem_id="rag-open")
+                    document = gr.HTML("", elem_id="rag-document", js_on_load=None)
+                with gr.Accordion("Answer as JSON", open=False):
+                    answer_json = gr.JSON(label="Answer")
+
+        def respond(message, history, conversation, chosen, k, how, answerer):
+            message = message or ""
+            if not message.strip():
+                raise gr.Error("Type a question first.")
+            history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
+                       {"role": "assistant", "content": "…"}]
+            yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+            answer, partial = None, ""
+            try:
+                for item in service.ask(message, conversation or [], chosen, k, how, answerer):
+                    if isinstance(item, Answer):
+                        answer = item
+                    elif item:
+                        partial += item
+                        history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
+                        yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+            except RagError as exc:
+                history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(str(exc))}"}
+                yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+                return
+            history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
+            conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
+            yield (history, conversation, render.citations_html(answer),
+                   gr.update(choices=_passage_choices(answer), value=None), answer.to_dict(), "")
+
+        def reset():
+            return [], [], render.citations_html(None), gr.update(choices=[], value=None), "", None, ""
+
+        def open_document(choice):
+            if not choice:
+                return ""
+            source, start, end = _parse_choice(choice)
+            return render.document_html(source, service.document(source), start, end)
+
+        def add(uploaded, progress=gr.Progress(track_tqdm=True)):
+            if not uploaded:
+                return gr.skip(), gr.skip(), gr.skip(), None
+            items = [(Path(_path_of(f)), _name_of(f)) for f in uploaded]
+            try:
+                result = service.add_files(items, progress=True)
+            except RagError as exc:
+                raise gr.Error(str(exc)) from None
+            finally:
+                for path, _ in items:  # the browser's copy is never served back
+                    path.unlink(missing_ok=True)
+            if result.refused and not result.added and not result.unchanged:
+                raise gr.Error(result.message())
+            return (render.escape_markdown(result.message()), gr.update(choices=service.sources()),
+                    service.status_markdown(), None)
+
+        ask_inputs = [question, chat, turns, sources, top_k, mode, generator]
+        ask_outputs = [chat, turns, citations, passage, answer_json, question]
+        question.submit(respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask")
+        send.click(respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask")
+        clear.click(reset, None, [chat, turns, citations, passage, document, answer_json, question], api_name="clear")
+        passage.change(open_document, [passage], [document], api_name=False).then(None, js=SCROLL_TO_MARK)
+        files.upload(add, [files], [upload_note, sources, status, files], api_name="upload",
+                     concurrency_limit=1, concurrency_id="index")
+    return app
+
+
+def _passage_choices(answer: Answer) -> list[tuple[str, str]]:
+    if answer.citations:
+        return [(f"[{c.marker}] {c.source} · characters {c.start_char:,}–{c.end_char:,}",
+                 f"{c.start_char}\t{c.end_char}\t{c.source}") for c in answer.citations]
+    return [(f"#{i} {h.source} · characters {h.start_char:,}–{h.end_char:,}", f"{h.start_char}\t{h.end_char}\t{h.source}")
+            for i, h in enumerate(answer.passages, 1)]
+
+
+def _parse_choice(choice: str) -> tuple[str, int, int]:
+    start, end, source = choice.split("\t", 2)
+    return source, int(start), int(end)
+
+
+def _path_of(item) -> str:
+    return item if isinstance(item, str) else getattr(item, "path", None) or item.name
+
+
+def _name_of(item) -> str:
+    """The name the browser gave the file (Gradio keeps it as the temporary file's base name)."""
+    return getattr(item, "orig_name", None) or Path(_path_of(item)).name

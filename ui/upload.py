@@ -1,0 +1,75 @@
+"""Files added from the browser: checked, renamed safely, and kept in the upload folder.
+
+The browser sends a name and bytes, and both are hostile until checked: the name may be
+`../../.rag/chroma.sqlite3` or `CON.txt\\x00.svg`, the bytes an SVG with script in a `.txt`. Only
+a plain base name survives, with an allowed extension, under the size limit, and content that is
+text rather than markup that a browser would run. Nothing is ever served back from here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import InputError
+
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_ACTIVE = re.compile(rb"<\s*(svg|script|iframe|object|embed)\b|<\?xml[^>]*>\s*<svg", re.I)
+_HTML = (".html", ".htm")
+MAX_NAME = 120
+
+
+@dataclass(frozen=True)
+class Stored:
+    name: str  # the file's name in the upload folder, which is its document name in the index
+    path: Path
+
+
+def safe_name(original: str, extensions: tuple[str, ...]) -> str:
+    """A base name that cannot leave the upload folder, hide an extension or collide with a device."""
+    base = re.split(r"[\\/]", original)[-1]
+    base = unicodedata.normalize("NFKC", base).replace("\x00", "")
+    base = _UNSAFE.sub("_", base).strip(" .")
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem.strip(" ._"):
+        raise InputError(f"'{original}' has no usable file name")
+    ext = f".{ext.lower()}"
+    if ext not in extensions:
+        raise InputError(f"'{original}': only {', '.join(extensions)} files can be added (not {ext})")
+    stem = stem[:MAX_NAME - len(ext)].rstrip(" .")
+    return f"{stem}{ext}"
+
+
+def check_content(name: str, data: bytes, max_bytes: int) -> None:
+    """Refuse what should never be indexed or shown: empty, too big, binary, active content."""
+    if not data.strip():
+        raise InputError(f"'{name}' is empty")
+    if len(data) > max_bytes:
+        raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"'{name}' looks like a binary file, not text")
+    if not name.endswith(_HTML) and _ACTIVE.search(data[:65536]):
+        raise InputError(f"'{name}' contains SVG or script markup, which is refused")
+
+
+def store(source: Path, original_name: str, folder: Path, extensions: tuple[str, ...], max_bytes: int) -> Stored:
+    """Copy an uploaded temporary file into `folder` under a safe name (replacing an earlier upload
+    of the same name, which re-indexing then treats as a changed document)."""
+    name = safe_name(original_name, extensions)
+    size = source.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"'{name}' is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    check_content(name, source.read_bytes(), max_bytes)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / name).resolve()
+    if target.parent != folder.resolve():  # belt and braces: safe_name already forbids it
+        raise InputError(f"'{original_name}' would land outside the upload folder")
+    if target.is_symlink():
+        raise InputError(f"'{name}' exists in the upload folder as a link and will not be replaced")
+    partial = target.with_name(f".{name}.part")
+    shutil.copyfile(source, partial)
+    partial.replace(target)
+    return Stored(name, target)
