@@ -19,10 +19,35 @@ from rag.injection import looks_like_instruction
 from rag.types import AnswerSentence, Citation, Hit, ScoredSentence
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_ABSTAIN = re.compile(
-    r"\b(do(es)?n[o’']?t|do(es)? not|cannot|can[’']t|unable to)\b.{0,40}\b(say|answer|know|mention|contain|cover|tell)"
-    r"|\bnot (mentioned|covered|stated|answered|found)\b|\bno (information|mention)\b", re.I,
+# A whole sentence that declines to answer ("The documents don't say who won."), anchored at both
+# ends: a phrase like this inside a claim ("Putin came, but the documents don't say when") is not a
+# refusal, and a claim must not ride on one to go uncited.
+_PREFACE = r"(?:(?:i'?m sorry|i am sorry|sorry|unfortunately|however|no)\s*[,:.!]?\s*)?"
+_SUBJECT = (r"(?:(?:the|these|those|my)\s+)?(?:(?:provided|given|available|supplied|retrieved)\s+)?"
+            r"(?:documents?|passages?|sources?|context|texts?|corpus|articles?|files?|information)|i|it|this|that")
+_CANNOT = (r"(?:do|does|did|can|could|is|are)\s*(?:not|n['’]t)|cannot|(?:am|is|are)\s+unable\s+to|unable\s+to"
+           r"|(?:have|has)\s+no")
+_VERB = (r"say|state|answer|know|mention|contain|cover|tell|specify|provide|include|address|discuss|give"
+         r"|find|determine|have|information|mentions?|answers?|details?|data|reference|indicate|explain|identify")
+_MISSING = r"(?:mentioned|covered|stated|answered|found|given|specified|addressed|provided|known|included|discussed)"
+_TAIL = r"(?:(?!\b(?:but|and|although|though|while|whereas|however|yet|so)\b)[^,;:.!?])*"
+_REFUSAL = re.compile(
+    rf"^\s*{_PREFACE}(?:"
+    rf"(?:{_SUBJECT})\s+(?:{_CANNOT})\s+(?:{_VERB})\b"  # the documents don't say who won
+    rf"|there\s+(?:is|are|was)\s+no\s+(?:information|mention|answer|data|details?|reference)\b"
+    rf"|i\s+(?:have|found|could\s+find|can\s+find)\s+no\s+(?:information|mention|answer)\b"
+    rf"|(?:this|that|it|the\s+answer|this\s+information)\s+(?:is|was)\s+not\s+{_MISSING}\b"
+    rf"|(?:[\w'-]+\s+){{1,6}}(?:is|are|was|were)\s+not\s+{_MISSING}\s+(?:in|by)\s+(?:{_SUBJECT})\b"  # the venue is not
+    rf"|no\s+(?:information|mention|answer)\b"
+    rf"){_TAIL}[.!]*\s*$",
+    re.I,
 )
+
+
+def is_refusal(sentence: str) -> bool:
+    """True when the whole sentence says the documents do not answer, and says nothing else."""
+    return bool(_REFUSAL.match(strip_markers(sentence).replace("’", "'")))
+
 
 DocText = Callable[[str], str]
 
@@ -167,7 +192,7 @@ def verify(
                                             f"cites passage {', '.join(f'[{m}]' for m in unknown)}, which it was never given"))
             continue
         if not known:
-            ok = not set(terms(claim)) or bool(_ABSTAIN.search(claim))
+            ok = not set(terms(claim)) or is_refusal(claim)
             sentences.append(AnswerSentence(text, (), ok, None if ok else "no citation"))
             continue
         results = {m: support(claim, passages[m - 1], threshold) for m in known}
@@ -198,5 +223,6 @@ def verify(
 
 
 def says_it_cannot_answer(reply: str) -> bool:
-    """The model said the passages do not answer the question, and cited nothing."""
-    return not markers_in(reply) and bool(_ABSTAIN.search(reply))
+    """The model declined: it cited nothing and every sentence of its reply is a refusal."""
+    sentences = [text for text, _ in split_reply(reply) if strip_markers(text)]
+    return not markers_in(reply) and bool(sentences) and all(is_refusal(s) for s in sentences)

@@ -1,9 +1,11 @@
 """Turn a follow-up ("and what about China?") into a question retrieval can answer on its own.
 
 The extractive path has no LLM to rewrite questions, so this is a few rules that cover how people
-actually follow up: "and X?" / "what about X?" swaps X into the previous question in place of its
-main name; a question that leans on pronouns ("when did he say it?") or is a bare fragment gets
-the previous question's key words appended. A question that stands on its own is left alone.
+actually follow up: a short "and X?" / "what about X?" swaps X into the previous question in place
+of its main name; a question that leans on pronouns ("when did he say it?") or is a bare fragment
+("when?") gets the previous question's key words appended, unless it names something of its own.
+A question that stands on its own is left alone, even one that starts with "and" ("And what did
+Zelensky reply?" asks about Zelensky; it does not put him in the previous question).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ _SWAP = re.compile(
     r"|^\s*and\s+(?:for\s+|in\s+|with\s+)?(?P<y>.+?)\s*[?.!]*\s*$",
     re.I,
 )
-_PRONOUNS = frozenset("he she it they them him her his hers its their theirs this that these those there".split())
+# "And what did Zelensky reply?" is a new question that happens to start with "and", not "and X?".
+_QUESTION_WORDS = frozenset("""
+    what who whom whose when where why how which did do does is are was were can could will would should
+    has have had may might must shall
+""".split())
+_MAX_SUBJECT_WORDS = 5
+# Capitalised first words that are not names ("Any news?", "He resigned?").
+_STARTERS = frozenset("any anything anyone more also really ok okay so then yes no we you i".split())
+_PRONOUNS = frozenset("he she it they them him her his hers its their theirs this that these those".split())
 
 
 def turns(history: Sequence[Turn] | None) -> list[tuple[str, str]]:
@@ -53,17 +63,37 @@ def resolve(question: str, history: Sequence[Turn] | None,
     if not earlier:
         return question
     previous = resolve(earlier[-1], [("user", q) for q in earlier[:-1]], similarity)
-    match = _SWAP.match(question)
-    if match:
-        subject = (match.group("x") or match.group("y")).strip()
+    subject = _swap_subject(question)
+    if subject:
         return _swap(previous, subject, similarity)
     words = re.findall(r"[\w’'-]+", question.lower())
-    leans_back = any(w in _PRONOUNS for w in words) and not key_terms(question)
-    if leans_back or len(words) <= 3:
+    has_own_terms = bool(own_terms(question))
+    leans_back = any(w in _PRONOUNS for w in words) or len(words) <= 3
+    if leans_back and not has_own_terms:
         extra = [t for t in key_terms(previous) if t.lower() not in question.lower()]
         context = " ".join(extra) if extra else previous
         return f"{question} ({context})"
     return question
+
+
+def own_terms(question: str) -> list[str]:
+    """The question's names and numbers, its first word included ("Zelensky?"): a question that has
+    some is about them, not about the previous question, whatever its length."""
+    skip = _PRONOUNS | _QUESTION_WORDS | _STARTERS
+    return [t for t in key_terms(f"and {question}") if t.lower() not in skip]
+
+
+def _swap_subject(question: str) -> str | None:
+    """X of a short "and X?" / "what about X?", or None for anything else (a question word in X
+    makes it a question of its own, and a long X is a sentence, not a subject)."""
+    match = _SWAP.match(question)
+    if not match:
+        return None
+    subject = (match.group("x") or match.group("y")).strip()
+    words = re.findall(r"[\w’'-]+", subject.lower())
+    if not words or len(words) > _MAX_SUBJECT_WORDS or any(w in _QUESTION_WORDS for w in words):
+        return None
+    return subject
 
 
 def _swap(previous: str, subject: str, similarity: Callable[[str, str], float] | None) -> str:

@@ -133,3 +133,85 @@ def strip(text: str) -> str:
     from rag.cite import strip_markers
 
     return strip_markers(text).replace(" .", ".")
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+REFUSALS = [
+    "The documents don't answer this.",
+    "The documents don’t say who won.",
+    "I'm sorry, the passages do not mention Geneva.",
+    "There is no information about the venue in the documents.",
+    "The venue is not mentioned in the passages.",
+    "I cannot answer this from the documents.",
+]
+CLAIMS_WITH_A_REFUSAL_PHRASE = [
+    "Putin attended the talks, but the documents don't say when.",
+    "Putin attended the talks in person; the documents do not mention it.",
+    "The documents do not mention Geneva and the talks were held in Istanbul.",
+    "The documents don't say who won, Russia did.",
+    "The ceasefire was not mentioned at the talks.",
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_a_whole_sentence_refusal_may_go_uncited(refusal):
+    from rag.cite import is_refusal, says_it_cannot_answer
+
+    [sentence], _ = check(refusal, TALKS)
+    assert sentence.supported and is_refusal(refusal) and says_it_cannot_answer(refusal)
+
+
+@pytest.mark.parametrize("claim", CLAIMS_WITH_A_REFUSAL_PHRASE)
+def test_a_claim_does_not_go_uncited_by_containing_a_refusal_phrase(claim):
+    from rag.cite import says_it_cannot_answer
+
+    [sentence], _ = check(claim, TALKS)
+    assert not sentence.supported and sentence.problem == "no citation"
+    assert not says_it_cannot_answer(claim)
+
+
+def test_a_refusal_followed_by_a_claim_is_not_an_abstention():
+    from rag.cite import says_it_cannot_answer
+
+    reply = "The documents don't answer this. Putin attended the talks in person."
+    assert not says_it_cannot_answer(reply)
+    refusal, claim = check(reply, TALKS)[0]
+    assert refusal.supported and not claim.supported
+
+
+# --- follow-ups (rag/followup.py) ------------------------------------------------------------
+
+HISTORY = [("user", "Who heads the Russian delegation?"), ("assistant", "Vladimir Medinsky [1]."),
+           ("user", "What is Turkey's stance towards Russia?"), ("assistant", "Turkey could mediate [1].")]
+
+
+@pytest.mark.parametrize("question", [
+    "And what did Zelensky reply?",
+    "What did Erdogan say about the talks in Istanbul?",
+    "Is there a ceasefire?",  # "there" is not a pronoun that points back
+    "Zelensky?",  # short, but it names its own subject
+    "How did the US role in the talks change under Trump?",
+])
+def test_a_question_that_stands_alone_comes_back_unchanged_after_a_history(question):
+    from rag.followup import resolve
+
+    assert resolve(question, HISTORY) == question
+
+
+@pytest.mark.parametrize("question, resolved", [
+    ("and what about China?", "What is China's stance towards Russia?"),
+    ("And China?", "What is China's stance towards Russia?"),
+    ("what about Greece?", "What is Greece's stance towards Russia?"),
+])
+def test_a_short_and_x_swaps_the_subject(question, resolved):
+    from rag.followup import resolve
+
+    assert resolve(question, HISTORY) == resolved
+
+
+@pytest.mark.parametrize("question", ["who fired him?", "When?", "Why did they leave?"])
+def test_a_question_without_names_of_its_own_gets_the_previous_ones(question):
+    from rag.followup import resolve
+
+    assert resolve(question, HISTORY) == f"{question} (Turkey Russia)"
