@@ -152,3 +152,34 @@ def test_login_is_required_when_configured(chat_app):
         assert answer["citations"]
     finally:
         app.close()
+
+
+def test_rag_chat_serves_the_window_from_a_fresh_process(seeds_index, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {
+        "RAG_DATA_DIR": str(seeds_index), "RAG_UPLOAD_DIR": str(tmp_path / "uploads")}
+    server = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, page = time.time() + 120, None
+        while time.time() < deadline and server.poll() is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert page is not None and page.status_code == 200, server.stderr.read() if server.poll() is not None else ""
+        from gradio_client import Client
+
+        *_, answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(TRUMP_QUESTION, api_name="/ask")[:4]
+        assert answer["citations"] and not answer["abstained"]
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=20)
+    assert f"chat window: http://127.0.0.1:{port}/" in err
+    assert "Traceback" not in err

@@ -106,7 +106,7 @@ def build_app(service: ChatService):
                 for item in service.ask(message, conversation or [], chosen, k, how, answerer):
                     if isinstance(item, Answer):
                         answer = item
-                    elif item:
+                    elif item and answerer != "extractive":  # an extractive answer arrives whole
                         partial += item
                         history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
                         yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""

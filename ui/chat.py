@@ -26,7 +26,7 @@ SEED_EXAMPLES = (  # shown when the bundled seed articles are what is indexed
     "Who heads the Russian delegation in the talks on the Belarusian-Polish border?",
     "How did the US role in the talks change under Trump?",
     "What does China think about the negotiations?",
-    "And what about Turkey?",
+    "Which two countries could act as mediators according to Jensen?",
 )
 SEED_MARK = "000_51828c4c6a9453e8.txt"
 
@@ -93,6 +93,7 @@ class ChatService:
         with self.lock.writing():
             self.assistant.progress = progress
             report = self.assistant.index([s.path for s in stored])
+            indexed = set(self.assistant.status().sources)
         log.info("indexed %d uploaded file(s) in %.1f s", len(stored), time.perf_counter() - started)
         done = set(report.added) | set(report.changed)
         for s in stored:
@@ -102,7 +103,6 @@ class ChatService:
                 result.unchanged.append(s.name)
             elif s.name in report.duplicates:
                 result.unchanged.append(f"{s.name} (same text as {report.duplicates[s.name]})")
-        indexed = set(self.assistant.status().sources)
         for issue in [*report.failed, *report.skipped]:
             result.refused.append(f"'{Path(issue.path).name}': {issue.reason}")
             if Path(issue.path).name not in indexed:
