@@ -127,9 +127,9 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
     exact = []
     for c in answer.citations:
         if c.source not in texts:
-            texts[c.source] = (corpus / c.source).read_text(encoding="utf-8", errors="replace")
+            texts[c.source] = _file_text(corpus / c.source)
         exact.append(texts[c.source][c.start_char:c.end_char] == c.quote)
-    row["quotes_exact"] = all(exact)
+    row["quotes_exact"] = all(exact) if exact else None  # an answer without quotes is not counted
     by_marker = {c.marker: c.passage for c in answer.citations}
     pairs = [(s.text, by_marker[m]) for s in answer.sentences for m in s.markers if m in by_marker]
     row["citation_precision"] = metrics.citation_precision(pairs)
@@ -137,6 +137,19 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
         row["evidence_recall"] = 0.0 if answer.abstained else metrics.evidence_recall(
             answer.text, [c.passage for c in answer.citations], case.evidence)
     return row
+
+
+def _file_text(path: Path) -> str:
+    """The file's text as the indexer decodes it (any encoding, HTML as text), read afresh from
+    disk: what citation spans point into, checked without trusting the index's copy."""
+    from index.decode import decode
+
+    text, _ = decode(path.read_bytes())
+    if path.suffix.lower() in (".html", ".htm"):
+        from index.html_text import html_to_text
+
+        text = html_to_text(text)
+    return text
 
 
 def _aggregate(rows: list[dict], graded: bool) -> dict:
@@ -159,7 +172,7 @@ def _aggregate_answers(rows: list[dict]) -> dict:
     result = {
         "answer_evidence_recall": _round(metrics.mean([r["evidence_recall"] for r in answerable])),
         "citation_precision": _round(metrics.mean([r["citation_precision"] for r in rows])),
-        "quotes_exact": _round(metrics.mean([float(r["quotes_exact"]) for r in rows])),
+        "quotes_exact": _round(metrics.mean([float(r["quotes_exact"]) for r in rows if r["quotes_exact"] is not None])),
         "unanswerable_abstained": _round(metrics.mean([float(r["abstained"]) for r in unanswerable])),
     }
     scores = metrics.abstention_scores([(not r.get("answerable"), r["abstained"]) for r in rows])

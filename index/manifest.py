@@ -9,6 +9,7 @@ run to reconcile the vector store with this file.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from index.sentences import split_sentences
 from index.types import Chunk, Document
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,6 +62,14 @@ class Manifest:
             self._db = sqlite3.connect(path, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+
+        # An index written before sentence vectors existed has no `sentences` table; opened read-only
+        # it cannot gain one, so it is read without (see `chunks_by_id`) until `rag index` upgrades it.
+        self.has_sentences = bool(self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sentences'").fetchone())
+        if not self.has_sentences:
+            log.warning("%s was written by an older version (no sentence vectors); quotes are chosen by "
+                        "their words only until `rag index` upgrades it", path)
 
     def close(self) -> None:
         self._db.close()
@@ -141,6 +153,8 @@ class Manifest:
         return [r[0] for r in rows], [r[1] for r in rows]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        if not self.has_sentences:
+            return self._chunks_without_sentences(chunk_ids)
         found: dict[str, Chunk] = {}
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
@@ -154,9 +168,32 @@ class Manifest:
                 found[row[0]] = Chunk(*row[:8], sentences=spans)
         return found
 
+    def _chunks_without_sentences(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """Chunks of an index that never recorded sentences: the sentences are split from the
+        original text of each chunk's span, and the chunk's text is that original text, so every
+        sentence span points into both and quotes stay exact."""
+        found: dict[str, Chunk] = {}
+        texts: dict[str, str] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for chunk_id, doc_id, ordinal, _, a, b, section, n_tokens in self._db.execute(
+                f"SELECT chunk_id, doc_id, ordinal, text, start_char, end_char, section, n_tokens "
+                f"FROM chunks WHERE chunk_id IN ({marks})", part,
+            ):
+                if doc_id not in texts:
+                    texts[doc_id] = self.doc_text(doc_id) or ""
+                original = texts[doc_id]
+                spans = tuple((x - a, y - a, x, y) for x, y in split_sentences(original, a, b))
+                found[chunk_id] = Chunk(chunk_id, doc_id, ordinal, original[a:b], a, b, section, n_tokens,
+                                        sentences=spans)
+        return found
+
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         """Unit-length float32 sentence vectors per chunk, one row per `Chunk.sentences` entry."""
         found: dict[str, np.ndarray] = {}
+        if not self.has_sentences:
+            return found
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
             marks = ",".join("?" * len(part))
@@ -168,6 +205,8 @@ class Manifest:
 
     def missing_sentences(self) -> list[str]:
         """Documents with chunks that have no sentence vectors (written by an older version)."""
+        if not self.has_sentences:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM chunks ORDER BY doc_id")]
         rows = self._db.execute(
             "SELECT DISTINCT c.doc_id FROM chunks c LEFT JOIN sentences s ON s.chunk_id = c.chunk_id "
             "WHERE s.chunk_id IS NULL ORDER BY c.doc_id")

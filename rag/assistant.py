@@ -60,7 +60,21 @@ class Assistant:
         mode = mode or self.config.retrieval_mode
         if mode not in RETRIEVAL_MODES:
             raise InputError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{mode}'")
-        return self.retriever.search(query, k, mode, sources)
+        retriever = self.retriever
+        return retriever.search(query, k, mode, self._check_sources(sources))
+
+    def _check_sources(self, sources: list[str] | None) -> list[str] | None:
+        """The chosen files, each one the index holds: a misspelt name would otherwise filter
+        everything out and look like "the documents don't say"."""
+        if sources is None:
+            return None
+        if isinstance(sources, str):
+            sources = [sources]
+        known = set(self._open_manifest(required=True).sources())
+        unknown = [s for s in sources if s not in known]
+        if unknown:
+            raise InputError(unknown_sources(unknown, sorted(known)))
+        return list(sources) or None
 
     # --- answers --------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence | None = None, k: int | None = None,
@@ -130,24 +144,44 @@ class Assistant:
 
     def _generate(self, question: str, conversation, k, sources, generator: str, started: float,
                   mode: str | None = None) -> Iterator[str | Answer]:
+        from dataclasses import replace
+
         from rag.cite import says_it_cannot_answer, verify
-        from rag.llm import ChatAnswerer
+        from rag.llm import BackendError, ChatAnswerer
 
         chat = ChatAnswerer(self._llm(generator), lambda q: self.search(q, k, mode, sources))
         parts: list[str] = []
         first = None
-        for delta in chat.stream(question, conversation):
-            first = first or time.perf_counter()
-            parts.append(delta)
-            yield delta
+        failure = None
+        try:
+            for delta in chat.stream(question, conversation):
+                first = first or time.perf_counter()
+                parts.append(delta)
+                yield delta
+        except BackendError as exc:
+            if not "".join(parts).strip():
+                raise  # nothing shown yet: the caller may still answer extractively instead
+            failure = exc  # the reader has seen part of a reply: finish it, and say it broke off
         reply = "".join(parts).strip()
         sentences, citations = verify(reply, chat.passages, self.retriever.doc_text)
+        warnings: list[str] = []
+        if failure is not None:
+            warnings.append(f"{failure}; the reply broke off part-way and is incomplete")
+            if sentences:
+                sentences = (*sentences[:-1], replace(sentences[-1], supported=False,
+                                                       problem="cut off when the LLM backend failed"))
+        abstained = says_it_cannot_answer(reply)
+        if not sentences:  # an empty reply, or citation markers and nothing they could support
+            abstained, citations = True, ()
+            warnings.append("the LLM returned " + ("only citation markers" if reply else "an empty reply"))
+            reply = "The LLM gave no answer; the closest passages are shown below."
         flagged = [s for s in sentences if not s.supported]
-        warnings = (f"{len(flagged)} of {len(sentences)} sentences are not backed by the passages they cite",) if flagged else ()
+        if flagged:
+            warnings.append(f"{len(flagged)} of {len(sentences)} sentences are not backed by the passages they cite")
         yield Answer(
-            question=question, text=reply, abstained=says_it_cannot_answer(reply), citations=citations,
+            question=question, text=reply, abstained=abstained, citations=citations,
             sentences=sentences, passages=tuple(chat.passages), generator=generator,
-            resolved_question=chat.standalone_question or question, warnings=warnings,
+            resolved_question=chat.standalone_question or question, warnings=tuple(warnings),
             timings=_timings(started, first or time.perf_counter()),
         )
 
@@ -279,6 +313,18 @@ def check_query(query: str) -> str:
     if len(cleaned) > MAX_QUERY_CHARS:
         raise InputError(f"the query is {len(cleaned):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
     return cleaned
+
+
+def unknown_sources(unknown: list[str], known: list[str], shown: int = 20) -> str:
+    """One line naming the files the index does not hold and the ones it does (the closest first)."""
+    import difflib
+
+    close = [c for u in unknown for c in difflib.get_close_matches(u, known, n=3, cutoff=0.6)]
+    listed = list(dict.fromkeys(close + known))
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    names = ", ".join(f"'{n}'" for n in unknown)
+    return (f"not in the index: {names}; " + (f"did you mean '{close[0]}'? " if close else "")
+            + (f"indexed sources: {', '.join(listed[:shown])}{more}" if known else "nothing is indexed"))
 
 
 def _folder_size(folder: Path) -> int:

@@ -183,7 +183,7 @@ def verify(
     cited: dict[int, tuple[float, ScoredSentence]] = {}
     for text, markers in split_reply(reply):
         claim = strip_markers(text)
-        if not claim:
+        if not any(ch.isalnum() for ch in claim):  # markers and punctuation: nothing is claimed
             continue
         unknown = [m for m in markers if not 1 <= m <= len(passages)]
         known = [m for m in dict.fromkeys(markers) if 1 <= m <= len(passages)]

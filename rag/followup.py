@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from index.errors import InputError
 from rag.abstain import key_terms
 
 Turn = tuple[str, str] | dict  # ("user", text) or {"role": "user", "content": text}
@@ -34,15 +35,21 @@ _PRONOUNS = frozenset("he she it they them him her his hers its their theirs thi
 
 
 def turns(history: Sequence[Turn] | None) -> list[tuple[str, str]]:
-    """History as (role, text) pairs, from tuples or chat-style dicts; non-text turns (files) dropped."""
+    """History as (role, text) pairs, from tuples or chat-style dicts (content a string or a list of
+    parts, as Gradio's Chatbot keeps it); turns without text (files) are dropped."""
     pairs = []
     for turn in history or ():
         if isinstance(turn, dict):
             role, content = turn.get("role"), turn.get("content")
         elif isinstance(turn, str):
             role, content = "user", turn
-        else:
+        elif isinstance(turn, (tuple, list)) and len(turn) == 2:
             role, content = turn
+        else:
+            raise InputError(f"a history turn must be (role, text) or {{'role': ..., 'content': ...}}, "
+                             f"not {str(turn)[:60]!r}")
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
         if role in ("user", "assistant") and isinstance(content, str) and content.strip():
             pairs.append((role, content.strip()))
     return pairs

@@ -2,12 +2,14 @@
 
 Each test gives it a function from the request's messages to the reply text, so a reply can
 depend on what the assistant sent (e.g. cite whichever passage number the planted document got).
-Streaming requests get server-sent events, one word per chunk, as real servers send them.
+Streaming requests get server-sent events, one word per chunk, as real servers send them;
+`drop_after=n` cuts the connection after n words, mid-body, as a crashed or restarted server does.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,8 +19,9 @@ Script = Callable[[list[dict]], str]
 
 
 class ScriptedServer:
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, drop_after: int | None = None) -> None:
         self.script = script
+        self.drop_after = drop_after
         self.requests: list[dict] = []
         outer = self
 
@@ -53,22 +56,33 @@ class ScriptedServer:
                 self.wfile.write(data)
 
             def _stream(self, body: dict, reply: str) -> None:
+                self.protocol_version = "HTTP/1.1"  # chunked, so a cut is an incomplete body, not an end
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 words = reply.split(" ")
                 for i, word in enumerate(words):
+                    if outer.drop_after is not None and i == outer.drop_after:
+                        self.wfile.write(b"40\r\ndata: {\"id\"")  # a chunk that promises more than it holds
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     delta = {"content": word + (" " if i < len(words) - 1 else "")}
                     if i == 0:
                         delta["role"] = "assistant"
                     chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
                              "model": body.get("model", "test"),
                              "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                    self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                 last = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
                         "model": body.get("model", "test"), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-                self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+                self._chunk(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+                self._chunk(b"")
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -167,6 +167,33 @@ def test_an_unknown_generator_is_a_clear_error(cli, seeds_index):
     assert result.code == 2 and "generator must be one of" in result.err
 
 
+
+def test_a_misspelt_source_is_a_clear_error_naming_the_indexed_ones(cli, seeds_index):
+    result = cli("ask", "Who heads the Russian delegation?", "--source", "000_51828c4c6a9453e8.tx",
+                 env={"RAG_DATA_DIR": seeds_index})
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    assert "not in the index: '000_51828c4c6a9453e8.tx'" in result.err
+    assert "did you mean '000_51828c4c6a9453e8.txt'" in result.err
+
+
+def test_an_index_from_before_sentence_vectors_still_answers_with_exact_quotes(seeds_index, tmp_path):
+    import shutil
+    import sqlite3
+
+    from rag.assistant import Assistant
+    from rag.config import RagConfig
+
+    old = tmp_path / "old-index"
+    shutil.copytree(seeds_index, old, ignore=shutil.ignore_patterns("index.lock"))
+    with sqlite3.connect(old / "manifest.sqlite") as db:
+        db.execute("DROP TABLE sentences")
+    assistant = Assistant(RagConfig.from_env({}, data_dir=old))
+    answer = assistant.ask("Who heads the Russian delegation?")
+    assert not answer.abstained and "Medinsky" in answer.text
+    for c in answer.citations:
+        assert (SEEDS / c.source).read_text(encoding="utf-8")[c.start_char:c.end_char] == c.quote
+    assistant.close()
+
 # --- a planted instruction in the corpus ------------------------------------------------------
 def test_the_extractive_answerer_never_repeats_a_planted_instruction(planted_index):
     from rag.assistant import Assistant

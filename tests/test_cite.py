@@ -217,6 +217,22 @@ def test_a_question_without_names_of_its_own_gets_the_previous_ones(question):
     assert resolve(question, HISTORY) == f"{question} (Turkey Russia)"
 
 
+
+def test_a_gradio_style_history_with_content_parts_is_understood():
+    from rag.followup import resolve
+
+    parts = [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in HISTORY]
+    assert resolve("And China?", parts) == "What is China's stance towards Russia?"
+
+
+@pytest.mark.parametrize("turn", [("user", "Who?", "extra"), 42, None])
+def test_a_malformed_history_turn_is_a_clear_input_error(turn):
+    from index.errors import InputError
+    from rag.followup import resolve
+
+    with pytest.raises(InputError, match="a history turn must be"):
+        resolve("And China?", [*HISTORY, turn])
+
 # --- planted instructions (rag/injection.py) -------------------------------------------------
 
 def planted_sentences() -> list[str]:

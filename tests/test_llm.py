@@ -149,3 +149,29 @@ def test_a_real_gguf_model_answers_with_checked_citations(seeds_index):
     answer = assistant.ask("Who heads the Russian delegation?")
     assert answer.text and CANARY not in answer.text
     assert all(1 <= m <= len(answer.passages) or not s.supported for s in answer.sentences for m in s.markers)
+
+
+@pytest.mark.parametrize("reply", ["", "[1] [2]."])
+def test_an_empty_or_marker_only_reply_is_an_abstention_not_a_verified_answer(seeds_index, reply):
+    with ScriptedServer(lambda m: reply) as server:
+        answer = make_assistant(seeds_index, server.url).ask("Who heads the Russian delegation?")
+    assert answer.abstained and not answer.citations
+    assert any("the LLM returned" in w for w in answer.warnings)
+    assert answer.passages  # the closest passages are still there to be shown as such
+
+
+def test_a_stream_cut_mid_reply_keeps_what_was_shown_and_flags_it(seeds_index):
+    reply = "Vladimir Medinsky heads the Russian delegation [1]. Dmitry Kozak was the earlier negotiator [1]."
+    with ScriptedServer(lambda m: reply, drop_after=6) as server:
+        items = list(make_assistant(seeds_index, server.url).ask_stream("Who heads the Russian delegation?"))
+    answer = items[-1]
+    shown = "".join(i for i in items[:-1] if isinstance(i, str))
+    assert shown and answer.generator == "openai" and answer.text == shown.strip()
+    assert any("broke off" in w for w in answer.warnings)
+    assert not answer.sentences[-1].supported and "cut off" in answer.sentences[-1].problem
+
+
+def test_a_stream_cut_before_any_text_falls_back_to_the_extractive_answer(seeds_index):
+    with ScriptedServer(lambda m: "Vladimir Medinsky heads it [1].", drop_after=0) as server:
+        answer = make_assistant(seeds_index, server.url).ask("Who heads the Russian delegation?")
+    assert answer.generator == "extractive" and "Medinsky" in answer.text and answer.warnings
