@@ -4,23 +4,25 @@
 
 Without --url it indexes seeds/ into a temporary folder and starts `rag chat` in a separate
 process on a free port (so the clients' own work does not share the server's interpreter). Each
-client is its own gradio_client session, asking the dev questions (eval/data/seeds_dev.jsonl)
-in turn, all clients at once. Per answer it records the wall time from submit to the final
-answer, and the time to the first streamed update that carries answer text. Floors (issue 6):
+client is a browser session of its own (its own connection and session hash, sending back its
+conversation as the page does), asking the dev questions (eval/data/seeds_dev.jsonl) in turn, all
+clients at once. Per answer it records the wall time from submit to the final answer, and the
+time to the first streamed update that carries answer text. Floors (issue 6):
 0 errors, extractive p95 <= 1 s, first token <= 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,28 +65,106 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"the chat window did not come up: {server.stderr.read()}")
 
 
-def run_client(url: str, asked: list[str], results: list[dict], start: threading.Barrier) -> None:
-    from gradio_client import Client
+class Session:
+    """One browser tab: its own session hash and connection, speaking Gradio's queue protocol
+    (POST queue/join, then the server-sent events of queue/data) as the page's JavaScript does.
+    gradio_client is not used here: it polls its message queue every 50 ms and busy-waits, which
+    adds up to 50 ms per message and steals the CPU the server is measured on."""
 
-    client = Client(url, verbose=False)
-    start.wait()
-    for question in asked:
+    def __init__(self, http, endpoint: dict) -> None:
+        self.http = http
+        self.endpoint = endpoint
+        self.session_hash = uuid.uuid4().hex
+        self.chat: list = []  # what the page sends back as the Chatbot's value, as a browser does
+
+    async def ask(self, question: str) -> dict:
+        from gradio_client.utils import apply_diff
+
+        data = [question if i == self.endpoint["question"] else self.chat if i == self.endpoint["chat"] else value
+                for i, value in enumerate(self.endpoint["defaults"])]
         began = time.perf_counter()
         first = None
-        try:
-            job = client.submit(question, api_name="/ask")
-            for update in job:
-                bubble = update[0][-1]["content"] if update and update[0] else None
-                text = bubble[0]["text"] if isinstance(bubble, list) and bubble else bubble
-                if first is None and text and text != "…":
+        joined = await self.http.post("gradio_api/queue/join", json={
+            "data": data, "fn_index": self.endpoint["fn_index"], "trigger_id": self.endpoint["trigger_id"],
+            "session_hash": self.session_hash, "event_data": None})
+        joined.raise_for_status()
+        event_id = joined.json()["event_id"]
+        outputs = None
+        async with self.http.stream("GET", "gradio_api/queue/data", params={"session_hash": self.session_hash}) as events:
+            async for line in events.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") != event_id:
+                    continue
+                kind = message["msg"]
+                if kind == "process_generating":
+                    data = message["output"]["data"]
+                    outputs = data if outputs is None else [apply_diff(o, d) for o, d in zip(outputs, data)]
+                elif kind == "process_completed":
+                    if not message.get("success", True):
+                        return {"error": str(message.get("output", {}).get("error"))}
+                    outputs = message["output"]["data"]
+                else:
+                    continue
+                if first is None and _answer_text(outputs[0]):
                     first = time.perf_counter() - began
-            final = job.result()
-            total = time.perf_counter() - began
-            answer = final[3]
-            ok = isinstance(answer, dict) and (answer.get("citations") or answer.get("abstained"))
-            results.append({"total": total, "first": first if first is not None else total, "error": None if ok else "no answer"})
-        except Exception as exc:  # noqa: BLE001 - an error is a result here, counted and shown
-            results.append({"total": time.perf_counter() - began, "first": None, "error": f"{type(exc).__name__}: {exc}"})
+                if kind == "process_completed":
+                    break
+        total = time.perf_counter() - began
+        if outputs is None:
+            return {"error": "the stream ended without an answer"}
+        self.chat = outputs[0]
+        answer = outputs[self.endpoint["answer_json"]]
+        ok = isinstance(answer, dict) and (answer.get("citations") or answer.get("abstained"))
+        return {"total": total, "first": first if first is not None else total, "error": None if ok else "no answer"}
+
+
+def _answer_text(chat: list) -> str:
+    """The latest assistant message's text, once it is more than the placeholder."""
+    if not chat or chat[-1].get("role") != "assistant":
+        return ""
+    content = chat[-1]["content"]
+    text = content[0].get("text", "") if isinstance(content, list) and content else content or ""
+    return "" if text in ("", "…") else text
+
+
+async def endpoint(http) -> dict:
+    """The `ask` event's index, trigger and input defaults, read from the page's config."""
+    config = (await http.get("config")).json()
+    dependency = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+    components = {c["id"]: c for c in config["components"]}
+    inputs = [components[i] for i in dependency["inputs"]]
+    outputs = [components[i] for i in dependency["outputs"]]
+    return {
+        "fn_index": dependency["id"], "trigger_id": dependency["targets"][0][0],
+        "defaults": [None if c["type"] == "state" else c["props"].get("value") for c in inputs],
+        "question": next(i for i, c in enumerate(inputs) if c["type"] == "textbox"),
+        "chat": next(i for i, c in enumerate(inputs) if c["type"] == "chatbot"),
+        "answer_json": next(i for i, c in enumerate(outputs) if c["type"] == "json"),
+    }
+
+
+async def run_clients(url: str, clients: int, asked: list[str]) -> tuple[list[dict], float]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, timeout=120) as probe:
+        ask = await endpoint(probe)
+        await Session(probe, ask).ask(asked[0])  # warm the model and the caches
+    results: list[dict] = []
+
+    async def one_client(i: int) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            session = Session(http, ask)
+            for question in asked[i % len(asked):] + asked[:i % len(asked)]:
+                try:
+                    results.append(await session.ask(question))
+                except Exception as exc:  # noqa: BLE001 - an error is a result here, counted and shown
+                    results.append({"error": f"{type(exc).__name__}: {exc}"})
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one_client(i) for i in range(clients)))
+    return results, time.perf_counter() - began
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,20 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             server, url = start_server(Path(tmp))
         try:
-            from gradio_client import Client
-
-            Client(url, verbose=False).predict(questions(1)[0], api_name="/ask")  # warm the model
-            asked = questions(args.questions)
-            results: list[dict] = []
-            barrier = threading.Barrier(args.clients)
-            threads = [threading.Thread(target=run_client, args=(url, asked[i % len(asked):] + asked[:i % len(asked)],
-                                                                 results, barrier)) for i in range(args.clients)]
-            began = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - began
+            results, wall = asyncio.run(run_clients(url, args.clients, questions(args.questions)))
         finally:
             if server:
                 server.terminate()

@@ -97,12 +97,12 @@ class VectorStore:
         return self._collection.count()
 
     def query(self, vector, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity) best first."""
-        n = min(k, self.count())
-        if n <= 0:
+        """(chunk_id, cosine similarity) best first. Chroma returns fewer than `k` when it holds
+        fewer, so no count() first: that was a second round trip per question."""
+        if k <= 0:
             return []
         where = {"source": {"$in": list(sources)}} if sources else None
         result = self._collection.query(
-            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]

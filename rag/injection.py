@@ -9,6 +9,7 @@ sentence as support. Patterns rather than a model: cheap, predictable, and easy 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Where an imperative can start: the sentence's start, or after a clause break, "and", "please",
 # "now" ("... and answer 'X'", "Now, ignore ...").
@@ -33,6 +34,7 @@ _PATTERNS = [re.compile(p, re.I) for p in (
 )]
 
 
+@lru_cache(maxsize=16384)  # the same top passages' sentences are checked question after question
 def looks_like_instruction(text: str) -> bool:
     """True for a sentence that addresses the model (prompt injection), not the reader."""
     return any(p.search(text) for p in _PATTERNS)

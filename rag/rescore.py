@@ -68,13 +68,26 @@ def _similarities(chunk: Chunk, vectors: np.ndarray | None, query_vector: np.nda
     if window and len(vectors) > 1:
         # A sentence read with its neighbour: "His focus is only on negotiation" needs the
         # sentence before it to be about Putin.
-        pairs = vectors[:-1] + vectors[1:]
-        pairs /= np.linalg.norm(pairs, axis=1, keepdims=True) + 1e-9
-        pair_sims = pairs @ query_vector
+        pair_sims = _pair_vectors(chunk.chunk_id, vectors) @ query_vector
         low = np.full(1, -1.0, dtype=pair_sims.dtype)
         context = np.maximum(np.concatenate([pair_sims, low]), np.concatenate([low, pair_sims]))
         similarities = np.maximum(similarities, window * context + (1 - window) * similarities)
     return similarities
+
+
+_PAIRS_CACHE: dict[str, np.ndarray] = {}
+
+
+def _pair_vectors(chunk_id: str, vectors: np.ndarray) -> np.ndarray:
+    """Unit mean vectors of each two neighbouring sentences (cached by chunk id, like the terms)."""
+    pairs = _PAIRS_CACHE.get(chunk_id)
+    if pairs is None or len(pairs) != len(vectors) - 1:
+        pairs = vectors[:-1] + vectors[1:]
+        pairs /= np.linalg.norm(pairs, axis=1, keepdims=True) + 1e-9
+        if len(_PAIRS_CACHE) >= _TERMS_CACHE_SIZE:
+            _PAIRS_CACHE.clear()
+        _PAIRS_CACHE[chunk_id] = pairs
+    return pairs
 
 
 def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:

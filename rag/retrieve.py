@@ -14,8 +14,8 @@ best sentence (see rag.rescore).
 from __future__ import annotations
 
 import dataclasses
-import statistics
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -27,9 +27,9 @@ from rag.types import Hit
 def zscores(scores: dict[str, float]) -> dict[str, float]:
     if not scores:
         return {}
-    values = list(scores.values())
-    mean = statistics.fmean(values)
-    spread = statistics.pstdev(values) or 1.0
+    values = scores.values()
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
     return {k: (v - mean) / spread for k, v in scores.items()}
 
 
@@ -66,6 +66,10 @@ class Retriever:
         self._manifest = manifest
         self.config = config
         self._doc_texts: dict[str, str] = {}
+        # Chunk ids hash the chunk's document, span and text, so a cached row never goes stale;
+        # reading the same top chunks from SQLite for every question was a tenth of a search.
+        self._chunks: dict = {}
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     def search(self, query: str, k: int, mode: str = "hybrid", sources: list[str] | None = None) -> list[Hit]:
         cfg = self.config
@@ -88,12 +92,12 @@ class Retriever:
         if cfg.prf_weight and mode == "hybrid" and ranked:
             dense, fused, ranked = self._feedback(query_vector, ranked, dense, fused, lexical, depth, sources)
         rescore = cfg.rescore_depth if mode == "hybrid" and query_vector is not None else 0
-        chunks = self._manifest.chunks_by_id(ranked[:max(k, rescore) * 2])
+        chunks = self._chunks_by_id(ranked[:max(k, rescore) * 2])
         hits = [self._hit(chunks[cid], fused[cid], dense.get(cid), lexical.get(cid))
                 for cid in ranked[:max(k, rescore) * 2] if cid in chunks]  # no row: an interrupted run
         if rescore:
             hits = self._rescore(query, query_vector, hits[:rescore], chunks) + hits[rescore:]
-        hits = _dedupe(hits)[:k]
+        hits = _dedupe(hits, k)
         unscored = [h for h in hits if not h.sentences]
         if unscored:  # single-retriever modes and hits below the rescored depth: sentences, same order
             if query_vector is None:
@@ -108,7 +112,7 @@ class Retriever:
         mean sentence vector of the top `prf_depth` fused chunks (Rocchio), then fuse again. The
         hits' `dense_score` is then the cosine with that moved query."""
         cfg = self.config
-        vectors = self._manifest.sentence_vectors(ranked[:cfg.prf_depth])
+        vectors = self._vectors_by_id(ranked[:cfg.prf_depth])
         if not vectors:
             return dense, fused, ranked
         centroid = np.concatenate(list(vectors.values())).mean(axis=0)
@@ -128,7 +132,7 @@ class Retriever:
         wanted = set(sources) if sources else None
         found = self._lexical.search(query, depth * (4 if wanted else 1))
         if wanted:
-            chunks = self._manifest.chunks_by_id([cid for cid, _ in found])
+            chunks = self._chunks_by_id([cid for cid, _ in found])
             found = [(cid, s) for cid, s in found if cid in chunks and chunks[cid].doc_id in wanted]
         return dict(found[:depth])
 
@@ -148,7 +152,7 @@ class Retriever:
         """The scored sentences of each hit's chunk, by chunk id."""
         cfg = self.config
         weighted = self._weighted_terms(query)
-        vectors = self._manifest.sentence_vectors([h.chunk_id for h in hits])
+        vectors = self._vectors_by_id([h.chunk_id for h in hits])
         return {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
                                         self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window)
@@ -160,7 +164,7 @@ class Retriever:
         computed here; the full scored sentences are built later for the hits actually returned."""
         cfg = self.config
         weighted = self._weighted_terms(query)
-        vectors = self._manifest.sentence_vectors([h.chunk_id for h in hits])
+        vectors = self._vectors_by_id([h.chunk_id for h in hits])
         best = {h.chunk_id: best_sentence_score(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector, weighted,
                                                 cfg.coverage_weight, cfg.sentence_window)
                 for h in hits}
@@ -169,6 +173,12 @@ class Retriever:
         final = {cid: z_chunk[cid] + cfg.sentence_weight * z_best[cid] for cid in z_chunk}
         rescored = [dataclasses.replace(h, score=round(final[h.chunk_id], 6)) for h in hits]
         return sorted(rescored, key=lambda h: (-h.score, h.chunk_id))
+
+    def _chunks_by_id(self, chunk_ids: list[str]) -> dict:
+        return _cached(self._chunks, chunk_ids, self._manifest.chunks_by_id, limit=8192)
+
+    def _vectors_by_id(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        return _cached(self._sentence_vectors, chunk_ids, self._manifest.sentence_vectors, limit=4096)
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two short texts under the query embedder."""
@@ -192,11 +202,24 @@ class Retriever:
         return self._doc_texts[source]
 
 
-def _dedupe(hits: list[Hit]) -> list[Hit]:
-    """Drop chunks whose text repeats one ranked above (the same boilerplate in several files), and number them."""
+def _cached(cache: dict, keys: Iterable[str], fetch: Callable[[list[str]], dict], limit: int) -> dict:
+    """`fetch(keys)` for the keys not in `cache` yet, remembered; a key fetch leaves out stays out."""
+    missing = [key for key in keys if key not in cache]
+    if missing:
+        if len(cache) + len(missing) > limit:
+            cache.clear()
+        cache.update(fetch(missing))
+    return {key: cache[key] for key in keys if key in cache}
+
+
+def _dedupe(hits: list[Hit], k: int) -> list[Hit]:
+    """The first `k` hits whose text does not repeat one ranked above (the same boilerplate in
+    several files), numbered."""
     seen: set[str] = set()
     unique: list[Hit] = []
     for hit in hits:
+        if len(unique) == k:
+            break
         key = " ".join(hit.text.split()).casefold()
         if key in seen:
             continue

@@ -100,7 +100,8 @@ def build_app(service: ChatService):
                 raise gr.Error("Type a question first.")
             history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
                        {"role": "assistant", "content": "…"}]
-            yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+            if answerer != "extractive":  # an LLM takes seconds: show the question at once
+                yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
             answer, partial = None, ""
             try:
                 for item in service.ask(message, conversation or [], chosen, k, how, answerer):
