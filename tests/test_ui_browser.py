@@ -19,6 +19,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--disable-sync", "--no-first-run", "--disable-quic"]
 OUTPUT = ROOT / "test-output" / "ui"
 QUESTION = "Who heads the Russian delegation in the talks on the Belarusian-Polish border?"
+SHOWCASE = "Which two countries could act as mediators according to Jensen?"  # the README's screenshot
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +51,16 @@ def ask(page, question: str) -> None:
 
 
 def test_a_question_gets_an_answer_with_markers_and_a_highlighted_passage(page):
-    ask(page, QUESTION)
+    ask(page, SHOWCASE)
     page.wait_for_selector("#rag-citations mark", timeout=30_000)
     answer = page.locator("#rag-chat .message.bot, #rag-chat [data-testid='bot']").last
     answer.wait_for(timeout=10_000)
-    assert "Vladimir Medinsky" in page.locator("#rag-chat").inner_text()
+    assert "Turkey and Israel could play a useful role as mediators" in page.locator("#rag-chat").inner_text()
     links = page.locator('#rag-chat a[href^="#cite-"]')
     assert links.count() >= 1
     assert page.locator("#rag-citations #cite-1 mark").count() == 1
-    highlighted = " ".join(page.locator("#rag-citations mark").all_inner_texts())
-    assert "Vladimir Medinsky" in highlighted
+    highlighted = page.locator("#rag-citations #cite-1 mark").inner_text()
+    assert highlighted.startswith("Turkey and Israel could play a useful role as mediators")
     links.first.click()  # the marker jumps to its passage (and does not navigate away)
     assert "#cite" not in page.url
     OUTPUT.mkdir(parents=True, exist_ok=True)

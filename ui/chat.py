@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import InputError
+from index.errors import InputError, RagError
 from rag.assistant import Assistant
 from rag.config import RagConfig
 from rag.types import Answer
@@ -62,6 +62,18 @@ class ChatService:
                 question, list(history), k=int(k) if k else None, sources=list(sources or []) or None,
                 generator=generator or None, mode=mode or None,
             )
+
+    def warm(self) -> None:
+        """Open the readers and load the query model now, so the first question is not the one
+        that waits a second for them. An empty index is not an error here: the page says so."""
+        started = time.perf_counter()
+        try:
+            with self.lock.reading():
+                self.assistant.search("warm up", k=1)
+        except RagError as exc:
+            log.info("not warmed up: %s", exc)
+            return
+        log.info("readers and query model ready in %.1f s", time.perf_counter() - started)
 
     def generators(self) -> list[str]:
         """The answerers this window offers: extractive, plus the LLM backend the config names."""

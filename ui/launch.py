@@ -66,6 +66,7 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
     from ui.chat import ChatService
 
     service = ChatService(assistant or Assistant(config))
+    service.warm()
     app = build_app(service)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=QUEUE_SIZE)
     blocked = [str(config.data_dir.resolve()), str(config.upload_dir.resolve())]
