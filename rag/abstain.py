@@ -75,7 +75,7 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
     """
     if not hits:
         return Support(False, reason="nothing in the index matches the question")
-    best = max((s.score for h in hits for s in h.sentences[:1]), default=0.0)
+    best = max((s.score - s.bonus for h in hits for s in h.sentences), default=0.0)
     question_terms = list(dict.fromkeys(terms(question)))
     if vocabulary and question_terms:
         known = sum(t in vocabulary for t in question_terms) / len(question_terms)

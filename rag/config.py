@@ -49,6 +49,7 @@ class RagConfig:
     sentence_weight: float = 1.0  # weight of the best sentence's z-score against the chunk's
     coverage_weight: float = 0.5  # weight of question-term coverage in a sentence's score
     sentence_window: float = 0.3  # weight of a sentence read with its neighbour (0 = alone): pronoun sentences
+    answer_type_weight: float = 0.3  # bonus for a sentence holding the kind of answer asked for (who: a name, ...)
     prf_weight: float = 1.0  # dense pseudo-relevance feedback: weight of the top chunks' mean sentence vector (0 = off)
     prf_depth: int = 3  # fused chunks whose sentence vectors make the feedback vector
     query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
@@ -103,7 +104,7 @@ class RagConfig:
         if not 0 < self.ui_port < 65536:
             raise ConfigError(f"ui_port must be between 1 and 65535, not {self.ui_port} (RAG_UI_PORT)")
         for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight",
-                     "sentence_window", "prf_weight", "answer_margin", "llm_timeout"):
+                     "sentence_window", "answer_type_weight", "prf_weight", "answer_margin", "llm_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative (RAG_{name.upper()})")
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from index.lexical import TOKEN, stemmer_and_stopwords, terms
 from index.types import Chunk
+from rag.answer_type import AnswerType
 from rag.types import ScoredSentence
 
 
@@ -97,32 +98,45 @@ def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:
     return [sum(w for t, w in weighted_terms.items() if t in present) / total for present in sentence_terms(chunk)]
 
 
+def _bonuses(chunk: Chunk, answer: AnswerType | None, weight: float) -> list[float]:
+    """`weight` for each sentence that holds the kind of answer the question asks for."""
+    if answer is None or not weight:
+        return [0.0] * len(chunk.sentences)
+    return [weight if answer.found_in(chunk.text[a:b]) else 0.0 for a, b, _, _ in chunk.sentences]
+
+
 def best_sentence_score(
     chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray,
     weighted_terms: Mapping[str, float], coverage_weight: float, window: float = 0.0,
-) -> float:
-    """The score of the chunk's best sentence, as `score_sentences` would give it first, without
-    building every sentence (what re-ranking needs for each of `rescore_depth` chunks)."""
+    answer: AnswerType | None = None, answer_weight: float = 0.0,
+) -> tuple[float, tuple[int, int]]:
+    """The score of the chunk's best sentence and its span in the document, as `score_sentences`
+    would give them first, without building every sentence (what re-ranking needs for each of
+    `rescore_depth` chunks)."""
     if not chunk.sentences:
-        return 0.0
+        return 0.0, (chunk.start_char, chunk.start_char)
     similarities = _similarities(chunk, vectors, query_vector, window)
-    return max(round(float(sim) + coverage_weight * share, 6)
-               for sim, share in zip(similarities, _shares(chunk, weighted_terms)))
+    scores = [round(float(sim) + coverage_weight * share + bonus, 6) for sim, share, bonus
+              in zip(similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight))]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -chunk.sentences[i][2]))
+    return scores[best], (chunk.sentences[best][2], chunk.sentences[best][3])
 
 
 def score_sentences(
     chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, doc_text: str,
     weighted_terms: Mapping[str, float], coverage_weight: float, window: float = 0.0,
+    answer: AnswerType | None = None, answer_weight: float = 0.0,
 ) -> tuple[ScoredSentence, ...]:
     """Every sentence of `chunk`, best first. Without stored vectors, similarity counts as 0."""
     if not chunk.sentences:
         return ()
     similarities = _similarities(chunk, vectors, query_vector, window)
     scored = []
-    for (a, b, start, end), similarity, share in zip(chunk.sentences, similarities, _shares(chunk, weighted_terms)):
+    for (a, b, start, end), similarity, share, bonus in zip(
+            chunk.sentences, similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight)):
         scored.append(ScoredSentence(
             quote=doc_text[start:end], start_char=start, end_char=end,
-            score=round(float(similarity) + coverage_weight * share, 6),
-            similarity=round(float(similarity), 6), coverage=round(share, 4),
+            score=round(float(similarity) + coverage_weight * share + bonus, 6),
+            similarity=round(float(similarity), 6), coverage=round(share, 4), bonus=bonus,
         ))
     return tuple(sorted(scored, key=lambda s: (-s.score, s.start_char)))

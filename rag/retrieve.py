@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from rag.answer_type import expected_answer
 from rag.config import RagConfig
 from rag.rescore import best_sentence_score, query_terms, score_sentences
 from rag.types import Hit
@@ -152,27 +153,41 @@ class Retriever:
         """The scored sentences of each hit's chunk, by chunk id."""
         cfg = self.config
         weighted = self._weighted_terms(query)
+        answer = expected_answer(query)
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
         return {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
-                                        self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window)
+                                        self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window,
+                                        answer, cfg.answer_type_weight)
             for h in hits
         }
 
     def _rescore(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> list[Hit]:
         """Re-rank by chunk z + sentence_weight * best-sentence z. Only the best sentence's score is
-        computed here; the full scored sentences are built later for the hits actually returned."""
+        computed here; the full scored sentences are built later for the hits actually returned.
+
+        Neighbouring chunks overlap, so two of them often owe their rank to the same sentence;
+        the lower one adds nothing new for this question and goes below the rest (kept, not
+        dropped, so that k hits can still be filled)."""
         cfg = self.config
         weighted = self._weighted_terms(query)
+        answer = expected_answer(query)
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
         best = {h.chunk_id: best_sentence_score(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector, weighted,
-                                                cfg.coverage_weight, cfg.sentence_window)
+                                                cfg.coverage_weight, cfg.sentence_window, answer, cfg.answer_type_weight)
                 for h in hits}
         z_chunk = zscores({h.chunk_id: h.score for h in hits})
-        z_best = zscores(best)
+        z_best = zscores({cid: score for cid, (score, _) in best.items()})
         final = {cid: z_chunk[cid] + cfg.sentence_weight * z_best[cid] for cid in z_chunk}
-        rescored = [dataclasses.replace(h, score=round(final[h.chunk_id], 6)) for h in hits]
-        return sorted(rescored, key=lambda h: (-h.score, h.chunk_id))
+        rescored = sorted((dataclasses.replace(h, score=round(final[h.chunk_id], 6)) for h in hits),
+                          key=lambda h: (-h.score, h.chunk_id))
+        seen: set[tuple[str, tuple[int, int]]] = set()
+        fresh, repeats = [], []
+        for hit in rescored:
+            key = (hit.source, best[hit.chunk_id][1])
+            (repeats if key in seen else fresh).append(hit)
+            seen.add(key)
+        return fresh + repeats
 
     def _chunks_by_id(self, chunk_ids: list[str]) -> dict:
         return _cached(self._chunks, chunk_ids, self._manifest.chunks_by_id, limit=8192)

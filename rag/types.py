@@ -10,7 +10,9 @@ class ScoredSentence:
     """A sentence of a retrieved chunk, scored against the question.
 
     `start_char`/`end_char` index the original file, so `quote` is exactly what the file holds
-    there; `coverage` is the share of the question's (idf-weighted) terms the sentence contains.
+    there; `coverage` is the share of the question's (idf-weighted) terms the sentence contains;
+    `bonus` is the part of `score` owed to holding the kind of answer asked for (rag.answer_type),
+    which ranks sentences but is no evidence that the documents answer the question.
     """
 
     quote: str
@@ -19,6 +21,7 @@ class ScoredSentence:
     score: float
     similarity: float
     coverage: float
+    bonus: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,30 @@ def dev_answers(assistant):
     return {case.id: (case, assistant.search(case.question, k=10), assistant.ask(case.question)) for case in CASES}
 
 
-def test_retrieval_quality_on_the_dev_set_does_not_regress(dev_answers):
-    """Measured 0.769 / 0.942 / 0.838 (docs/answers.md). Issue #5 asks for 0.85 / 0.97 / 0.90, which
-    is not reached yet; this guards what is reached, a few questions below it."""
+def test_retrieval_meets_the_issue_floors_on_the_dev_set(dev_answers):
+    """Issue #5's floors: evidence hit@1 >= 0.85, hit@5 >= 0.97, MRR@10 >= 0.90 (measured 0.885 /
+    0.981 / 0.915, docs/retrieval.md)."""
     scored = [(c, [h.text for h in hits]) for c, hits, _ in dev_answers.values() if c.evidence]
     hit1 = metrics.mean([metrics.hit_at_k(p, c.evidence, 1) for c, p in scored])
     hit5 = metrics.mean([metrics.hit_at_k(p, c.evidence, 5) for c, p in scored])
     mrr = metrics.mean([metrics.reciprocal_rank(p, c.evidence, 10) for c, p in scored])
-    assert hit1 >= 0.73 and hit5 >= 0.90 and mrr >= 0.80, (hit1, hit5, mrr)
+    assert hit1 >= 0.85 and hit5 >= 0.97 and mrr >= 0.90, (hit1, hit5, mrr)
+
+
+def test_no_two_passages_owe_their_rank_to_the_same_sentence(dev_answers):
+    """Neighbouring chunks overlap; a second chunk whose best sentence is one already shown adds
+    nothing and must not take a place in the top 5 while other passages are left."""
+    for case, hits, _ in dev_answers.values():
+        best = [(h.source, h.best_sentence.start_char) for h in hits[:5]]
+        assert len(best) == len(set(best)), case.id
+
+
+def test_who_questions_rank_the_passage_that_names_someone_first(assistant):
+    """The opening sentence shares most words with the question; the answer is the one that names
+    the head of the delegation."""
+    hits = assistant.search("Who heads the Russian delegation in the talks on the Belarusian-Polish border?", k=3)
+    assert "headed by Vladimir Medinsky" in hits[0].text
+    assert "Medinsky" in hits[0].best_sentence.quote
 
 
 def test_answer_floors_on_the_dev_set(dev_answers):
