@@ -108,6 +108,35 @@ def test_a_bad_upload_is_refused_and_changes_nothing(client, chat_app, tmp_path,
     assert not (chat_app.config.upload_dir / name).exists()
 
 
+def test_a_bad_replacement_keeps_the_earlier_upload_and_a_name_clash_leaves_nothing(client, chat_app, tmp_path):
+    import random
+
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    good = tmp_path / "wombat notes.txt"
+    good.write_text("Wombats produce cube-shaped droppings, the wombat notes say.\n", encoding="utf-8")
+    client.predict([handle_file(str(good))], api_name="/upload")
+    kept = chat_app.config.upload_dir / "wombat notes.txt"
+    assert kept.read_bytes() == good.read_bytes()
+    bad = tmp_path / "replacement" / "wombat notes.txt"
+    bad.parent.mkdir()
+    random.seed(7)
+    bad.write_bytes(bytes(random.randrange(0x80, 0x100) for _ in range(400)))  # no encoding decodes it
+    with pytest.raises(AppError, match="UTF-8"):
+        client.predict([handle_file(str(bad))], api_name="/upload")
+    assert kept.read_bytes() == good.read_bytes()  # on disk as in the index: the earlier file
+    assert sorted(p.name for p in kept.parent.iterdir() if "wombat" in p.name) == ["wombat notes.txt"]
+    *_, answer = ask(client, "What shape are wombat droppings?")
+    assert "cube-shaped" in answer["citations"][0]["quote"]
+
+    clash = tmp_path / "000_51828c4c6a9453e8.txt"  # the name of an indexed seed document
+    clash.write_text("Something else entirely about the talks.\n", encoding="utf-8")
+    with pytest.raises(AppError, match="already indexed"):
+        client.predict([handle_file(str(clash))], api_name="/upload")
+    assert not (chat_app.config.upload_dir / clash.name).exists()
+
+
 def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
     from gradio_client import handle_file
 
@@ -125,12 +154,17 @@ def test_the_server_serves_no_index_or_uploaded_files(chat_app):
         "../../../../etc/passwd", f"{data}/../{data.name}/manifest.sqlite", "/etc/passwd",
     ]
     with httpx.Client(base_url=chat_app.url, timeout=10) as http:
+        # Gradio keeps what the browser uploads in its cache; it must not hand it back as-is.
+        cached = http.post("gradio_api/upload", files={"files": ("evil.html", b"<script>alert(1)</script>", "text/html")})
+        assert cached.status_code == 200
+        targets.append(cached.json()[0])
         for target in targets:
             for url in (f"gradio_api/file={target}", f"gradio_api/file={urllib.parse.quote(str(target), safe='')}",
                         f"file={target}"):
                 response = http.get(url)
                 assert response.status_code in (403, 404), (url, response.status_code)
                 assert b"SQLite format" not in response.content and b"root:" not in response.content
+                assert b"<script>" not in response.content
 
 
 def test_login_is_required_when_configured(chat_app):

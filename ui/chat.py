@@ -104,21 +104,28 @@ class ChatService:
         started = time.perf_counter()
         with self.lock.writing():
             self.assistant.progress = progress
-            report = self.assistant.index([s.path for s in stored])
-            indexed = set(self.assistant.status().sources)
+            try:
+                report = self.assistant.index([s.path for s in stored])
+            except BaseException:
+                for s in stored:
+                    s.undo()
+                raise
         log.info("indexed %d uploaded file(s) in %.1f s", len(stored), time.perf_counter() - started)
         done = set(report.added) | set(report.changed)
+        refused = {Path(issue.path).name: issue.reason for issue in [*report.failed, *report.skipped]}
         for s in stored:
+            if s.name in refused:
+                result.refused.append(f"'{s.name}': {refused.pop(s.name)}")
+                s.undo()
+                continue
+            s.keep()
             if s.name in done:
                 result.added.append(s.name)
             elif s.name in report.unchanged:
                 result.unchanged.append(s.name)
             elif s.name in report.duplicates:
                 result.unchanged.append(f"{s.name} (same text as {report.duplicates[s.name]})")
-        for issue in [*report.failed, *report.skipped]:
-            result.refused.append(f"'{Path(issue.path).name}': {issue.reason}")
-            if Path(issue.path).name not in indexed:
-                _forget(Path(issue.path), cfg.upload_dir)
+        result.refused.extend(f"'{name}': {reason}" for name, reason in refused.items())
         return result
 
     def sources(self) -> list[str]:
@@ -144,12 +151,3 @@ class ChatService:
 
 def _short(model: str) -> str:
     return model if len(model) < 48 else "…" + model[-45:]
-
-
-def _forget(path: Path, folder: Path) -> None:
-    """A refused upload is not kept: the folder holds only what is indexed."""
-    try:
-        if path.resolve().parent == folder.resolve():
-            path.unlink(missing_ok=True)
-    except OSError:
-        pass

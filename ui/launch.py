@@ -1,8 +1,9 @@
 """Start the chat window with safe defaults: localhost, no share link, a login off-loopback.
 
-Gradio is told to serve nothing from disk but its own upload cache: the index folder and the
-upload folder are blocked paths, no extra paths are allowed, and file size is capped before a
-byte reaches our code. Analytics and server-side rendering (which needs Node) are off, and the
+Nothing is served from disk by path: the window shows no files, so every `file=` route is
+refused before Gradio sees it (Gradio's own upload cache would otherwise hand a just-uploaded file
+back as-is, HTML and all), and the index and upload folders are blocked paths besides. No extra
+paths are allowed, and file size is capped before a byte reaches our code. Analytics and server-side rendering (which needs Node) are off, and the
 theme uses system fonts, so the page makes no request beyond this server.
 """
 
@@ -55,6 +56,22 @@ def check_exposure(config: RagConfig, share: bool) -> list[tuple[str, str]] | No
     return auth
 
 
+class RefuseFileRoutes:
+    """ASGI middleware: 403 for Gradio's `file=` routes, which serve files from disk by path."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and "/file=" in scope.get("path", ""):
+            body = b'{"detail":"files are not served"}'
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 def launch(config: RagConfig, share: bool = False, block: bool = True, assistant=None):
     """Build and start the app; returns it (with `block=False`, the server runs in a thread)."""
     auth = check_exposure(config, share)
@@ -69,6 +86,8 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
     service.warm()
     app = build_app(service)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=QUEUE_SIZE)
+    from starlette.middleware import Middleware
+
     blocked = [str(config.data_dir.resolve()), str(config.upload_dir.resolve())]
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     app.launch(
@@ -77,6 +96,7 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
         allowed_paths=[], blocked_paths=blocked, max_file_size=f"{config.upload_max_mb:g}mb",
         prevent_thread_lock=True, show_error=False, ssr_mode=False, quiet=True, inbrowser=False,
         theme=theme, css=CSS, head=HEAD, footer_links=["api"],
+        app_kwargs={"middleware": [Middleware(RefuseFileRoutes)]},
     )
     print(f"chat window: {app.local_url}" + (f"  public: {app.share_url}" if app.share_url else "")
           + ("  (Ctrl+C to stop)" if block else ""), file=sys.stderr, flush=True)

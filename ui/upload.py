@@ -26,6 +26,19 @@ MAX_NAME = 120
 class Stored:
     name: str  # the file's name in the upload folder, which is its document name in the index
     path: Path
+    previous: Path | None = None  # the earlier upload of that name, kept aside until indexing succeeds
+
+    def keep(self) -> None:
+        """Indexing took the new file: the earlier one is no longer needed."""
+        if self.previous is not None:
+            self.previous.unlink(missing_ok=True)
+
+    def undo(self) -> None:
+        """Indexing refused the new file: put the earlier upload back, or leave nothing behind."""
+        if self.previous is not None:
+            self.previous.replace(self.path)
+        else:
+            self.path.unlink(missing_ok=True)
 
 
 def safe_name(original: str, extensions: tuple[str, ...]) -> str:
@@ -56,8 +69,8 @@ def check_content(name: str, data: bytes, max_bytes: int) -> None:
 
 
 def store(source: Path, original_name: str, folder: Path, extensions: tuple[str, ...], max_bytes: int) -> Stored:
-    """Copy an uploaded temporary file into `folder` under a safe name (replacing an earlier upload
-    of the same name, which re-indexing then treats as a changed document)."""
+    """Copy an uploaded temporary file into `folder` under a safe name. An earlier upload of the same
+    name is set aside (not lost) until indexing has taken the new one: see `Stored.keep`/`undo`."""
     name = safe_name(original_name, extensions)
     size = source.stat().st_size
     if size > max_bytes:
@@ -71,5 +84,9 @@ def store(source: Path, original_name: str, folder: Path, extensions: tuple[str,
         raise InputError(f"'{name}' exists in the upload folder as a link and will not be replaced")
     partial = target.with_name(f".{name}.part")
     shutil.copyfile(source, partial)
+    previous = None
+    if target.exists():
+        previous = target.with_name(f".{name}.previous")
+        target.replace(previous)
     partial.replace(target)
-    return Stored(name, target)
+    return Stored(name, target, previous)
