@@ -37,13 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, help="number of passages (RAG_TOP_K, default 5)")
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode (RAG_RETRIEVAL_MODE)")
-    p.add_argument("--source", action="append", metavar="FILE", help="only search this document (repeatable)")
+    p.add_argument("--source", action="extend", nargs="+", metavar="FILE", help="only search these documents")
     p.add_argument("--json", action="store_true", help="print hits as JSON")
 
     p = sub.add_parser("ask", help="answer a question with cited quotes (or say the documents don't)")
     p.add_argument("question")
     p.add_argument("-k", type=int, help="passages to draw the answer from (RAG_TOP_K, default 5)")
-    p.add_argument("--source", action="append", metavar="FILE", help="only use this document (repeatable)")
+    p.add_argument("--source", action="extend", nargs="+", metavar="FILE", help="only use these documents")
     p.add_argument("--generator", choices=GENERATORS, help="extractive (default) or an LLM backend (RAG_GENERATOR)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
 

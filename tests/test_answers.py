@@ -104,6 +104,24 @@ def test_sources_filter_keeps_citations_inside_the_chosen_file(assistant):
     assert answer.citations and {c.source for c in answer.citations} == {chosen}
 
 
+def test_rag_ask_takes_several_sources_after_one_flag_or_repeated(cli, seeds_index):
+    chosen = ["001_6930dc61861687c8.txt", "003_3e3242ad02214520.txt"]
+    env = {"RAG_DATA_DIR": seeds_index}
+    for args in (["--source", *chosen], ["--source", chosen[0], "--source", chosen[1]]):
+        result = cli("ask", "What do the writers say about Putin's reliance on negotiations?", *args, "--json", env=env)
+        assert result.code == 0, result.err
+        cited = {c["source"] for c in result.json()["citations"]}
+        assert cited and cited <= set(chosen)
+
+
+def test_a_two_document_question_is_answered_from_both_in_reading_order(assistant):
+    answer = assistant.ask("What do the articles say about neutrality as a solution for Ukraine?")
+    sources = [c.source for c in answer.citations]
+    assert len(set(sources)) >= 2, answer.text
+    positions = [(sources.index(c.source), c.start_char) for c in answer.citations]
+    assert positions == sorted(positions)  # grouped by document, in the order of each file
+
+
 @pytest.mark.parametrize("mode", ["dense", "lexical"])
 def test_single_retriever_modes_still_answer_with_quotes(seeds_index, mode):
     from rag.assistant import Assistant
