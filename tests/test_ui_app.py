@@ -42,6 +42,25 @@ def test_ask_answers_with_linked_markers_and_highlighted_passages(client):
     assert len(passages["choices"]) == len(answer["citations"])
 
 
+def test_controls_filter_sources_set_passages_and_retrieval_mode(client):
+    only = "001_6930dc61861687c8.txt"
+    *_, answer, _ = client.predict(message="What do the writers say about Putin's reliance on negotiations?",
+                                   chosen=[only], k=2, how="lexical", answerer="extractive", api_name="/ask")
+    assert answer["citations"] and {c["source"] for c in answer["citations"]} == {only}
+    assert len(answer["passages"]) <= 2 and {p["source"] for p in answer["passages"]} == {only}
+    assert all(p["dense_score"] is None and p["lexical_score"] for p in answer["passages"])  # BM25 alone
+    assert answer["generator"] == "extractive"
+
+
+def test_a_user_mistake_is_a_message_not_a_traceback(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Type a question first"):
+        client.predict(message="   ", api_name="/ask")
+    status = client.predict(api_name="/status_markdown")
+    assert re.search(r"\*\*\d+\*\* documents · \*\*\d+\*\* chunks · model `.+` · store `.+`", status), status
+
+
 def test_follow_ups_resolve_per_session(chat_app):
     from gradio_client import Client
 
