@@ -186,6 +186,36 @@ def test_the_server_serves_no_index_or_uploaded_files(chat_app):
                 assert b"<script>" not in response.content
 
 
+def test_an_llm_answer_streams_into_the_window_with_unverified_sentences_struck_through(chat_app, seeds_index):
+    from gradio_client import Client
+
+    from tests.openai_server import ScriptedServer, passage_number
+    from ui.launch import launch
+
+    def script(messages):
+        n = passage_number(messages, "000_51828c4c6a9453e8.txt")
+        return (f"The Russian delegation is headed by Vladimir Medinsky [{n}]. "
+                f"Putin attended the talks in person [9].")
+
+    with ScriptedServer(script) as server:
+        config = chat_app.config.replace(data_dir=seeds_index, ui_port=free_port(), generator="openai",
+                                         llm_base_url=server.url)
+        app = launch(config, block=False)
+        try:
+            job = Client(f"http://127.0.0.1:{config.ui_port}/", verbose=False).submit(
+                message=MEDINSKY, answerer="openai", api_name="/ask")
+            final = job.result(timeout=120)
+            updates = [o[0][-1]["content"][0]["text"] for o in job.outputs() if o[0]]
+        finally:
+            app.close()
+    growing = [u for u in updates[:-1] if u not in ("…", updates[-1])]
+    assert len(growing) >= 3, updates  # the reply appears word by word before it is checked
+    bubble, answer = final[0][-1]["content"][0]["text"], final[3]
+    assert answer["generator"] == "openai" and "openai" in bubble
+    assert "~~" in bubble and "unverified" in bubble and "never given" in bubble  # [9] was never given
+    assert "Vladimir Medinsky" in bubble and answer["citations"][0]["source"] == "000_51828c4c6a9453e8.txt"
+
+
 def test_login_is_required_when_configured(chat_app):
     from gradio_client import Client
 
