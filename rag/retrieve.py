@@ -218,11 +218,15 @@ class Retriever:
 
 
 def _cached(cache: dict, keys: Iterable[str], fetch: Callable[[list[str]], dict], limit: int) -> dict:
-    """`fetch(keys)` for the keys not in `cache` yet, remembered; a key fetch leaves out stays out."""
+    """`fetch(keys)` for the keys not in `cache` yet, remembered; a key fetch leaves out stays out.
+    A full cache is emptied first, and then every key asked for is fetched again: returning only
+    the ones missing before would silently drop the rest (rows, sentence vectors) from a search."""
+    keys = list(dict.fromkeys(keys))
     missing = [key for key in keys if key not in cache]
     if missing:
         if len(cache) + len(missing) > limit:
             cache.clear()
+            missing = keys
         cache.update(fetch(missing))
     return {key: cache[key] for key in keys if key in cache}
 
