@@ -122,8 +122,15 @@ def test_store_stays_in_the_upload_folder(tmp_path):
     assert stored.path == (folder / "outside.txt").resolve() and stored.name == "outside.txt"
     assert not (tmp_path / "outside.txt").exists()
     source.write_text("A newer version.", encoding="utf-8")
-    assert upload.store(source, "outside.txt", folder, EXTENSIONS, 10_000).path.read_text() == "A newer version."
-    assert sorted(p.name for p in folder.iterdir()) == ["outside.txt"]  # no partial files left
+    newer = upload.store(source, "outside.txt", folder, EXTENSIONS, 10_000)
+    assert newer.path.read_text() == "A newer version."
+    newer.undo()  # indexing refused it: the earlier upload is back
+    assert newer.path.read_text() == "The river Zorblax floods every May."
+    upload.store(source, "outside.txt", folder, EXTENSIONS, 10_000).keep()  # indexing took it
+    assert newer.path.read_text() == "A newer version."
+    assert sorted(p.name for p in folder.iterdir()) == ["outside.txt"]  # no partial or set-aside files left
+    upload.store(source, "fresh.txt", folder, EXTENSIONS, 10_000).undo()  # refused with nothing before it
+    assert sorted(p.name for p in folder.iterdir()) == ["outside.txt"]
 
 
 def test_auth_spec_is_parsed_and_checked():
