@@ -34,14 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("search", help="show the passages that best match a query")
-    p.add_argument("query")
+    p.add_argument("query", nargs="?")  # "?": `--source A B "query"` hands it over in the sources
     p.add_argument("-k", type=int, help="number of passages (RAG_TOP_K, default 5)")
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode (RAG_RETRIEVAL_MODE)")
     p.add_argument("--source", action="extend", nargs="+", metavar="FILE", help="only search these documents")
     p.add_argument("--json", action="store_true", help="print hits as JSON")
 
     p = sub.add_parser("ask", help="answer a question with cited quotes (or say the documents don't)")
-    p.add_argument("question")
+    p.add_argument("question", nargs="?")  # "?": `--source A B "question"` hands it over in the sources
     p.add_argument("-k", type=int, help="passages to draw the answer from (RAG_TOP_K, default 5)")
     p.add_argument("--source", action="extend", nargs="+", metavar="FILE", help="only use these documents")
     p.add_argument("--generator", choices=GENERATORS, help="extractive (default) or an LLM backend (RAG_GENERATOR)")
@@ -72,9 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_text_from_sources(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`--source FILE ...` takes every word after it, so in `rag ask --source a.txt "question"` the
+    question lands last among the sources: move it back where it belongs."""
+    name = {"ask": "question", "search": "query"}.get(args.command)
+    if name is None or getattr(args, name) is not None:
+        return
+    if args.source and len(args.source) > 1:
+        setattr(args, name, args.source.pop())
+    else:
+        parser.error(f"the following arguments are required: {name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _take_text_from_sources(parser, args)
     args.argv = argv
     _setup_logging(args.verbose)
     try:

@@ -107,11 +107,17 @@ def test_sources_filter_keeps_citations_inside_the_chosen_file(assistant):
 def test_rag_ask_takes_several_sources_after_one_flag_or_repeated(cli, seeds_index):
     chosen = ["001_6930dc61861687c8.txt", "003_3e3242ad02214520.txt"]
     env = {"RAG_DATA_DIR": seeds_index}
-    for args in (["--source", *chosen], ["--source", chosen[0], "--source", chosen[1]]):
-        result = cli("ask", "What do the writers say about Putin's reliance on negotiations?", *args, "--json", env=env)
+    question = "What do the writers say about Putin's reliance on negotiations?"
+    for args in ([question, "--source", *chosen], [question, "--source", chosen[0], "--source", chosen[1]],
+                 ["--json", "--source", *chosen, question]):  # flags first: the question is the last word
+        result = cli("ask", *args, "--json", env=env)
         assert result.code == 0, result.err
+        assert result.json()["question"] == question
         cited = {c["source"] for c in result.json()["citations"]}
         assert cited and cited <= set(chosen)
+    with pytest.raises(SystemExit) as missing:
+        cli("ask", "--source", chosen[0], env=env)
+    assert missing.value.code == 2
 
 
 def test_a_two_document_question_is_answered_from_both_in_reading_order(assistant):
