@@ -41,15 +41,20 @@ class AnswerType:
     question_words: frozenset[str]
 
     def found_in(self, sentence: str) -> bool:
-        if self.kind == "person":
-            return any(self._new(word) for match in _NAME.finditer(sentence)
-                       for word in _named_words(match.group()))
-        if self.kind == "place":
-            return any(self._new(m.group()) for m in _PROPER.finditer(sentence) if m.group() not in _FUNCTION)
-        return any(self._new(m.group()) for m in _NUMBER.finditer(sentence))
+        return bool(candidates(self.kind, sentence) - self.question_words)
 
-    def _new(self, word: str) -> bool:
-        return _fold(word) not in self.question_words
+
+def candidates(kind: str, sentence: str) -> frozenset[str]:
+    """The words of `sentence` that could answer a `kind` question, folded (names for `person`,
+    capitalised words inside the sentence for `place`, numbers and months for `number`). They do
+    not depend on the question, so callers may cache them per sentence."""
+    if kind == "person":
+        found = [word for match in _NAME.finditer(sentence) for word in _named_words(match.group())]
+    elif kind == "place":
+        found = [m.group() for m in _PROPER.finditer(sentence) if m.group() not in _FUNCTION]
+    else:
+        found = [m.group() for m in _NUMBER.finditer(sentence)]
+    return frozenset(_fold(word) for word in found)
 
 
 def expected_answer(question: str) -> AnswerType | None:

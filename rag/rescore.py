@@ -15,7 +15,7 @@ import numpy as np
 
 from index.lexical import TOKEN, stemmer_and_stopwords, terms
 from index.types import Chunk
-from rag.answer_type import AnswerType
+from rag.answer_type import AnswerType, candidates
 from rag.types import ScoredSentence
 
 
@@ -98,11 +98,22 @@ def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:
     return [sum(w for t, w in weighted_terms.items() if t in present) / total for present in sentence_terms(chunk)]
 
 
+_CANDIDATES_CACHE: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
+
+
 def _bonuses(chunk: Chunk, answer: AnswerType | None, weight: float) -> list[float]:
-    """`weight` for each sentence that holds the kind of answer the question asks for."""
+    """`weight` for each sentence that holds the kind of answer the question asks for. A
+    sentence's candidate answers do not depend on the question: cached by (chunk id, kind)."""
     if answer is None or not weight:
         return [0.0] * len(chunk.sentences)
-    return [weight if answer.found_in(chunk.text[a:b]) else 0.0 for a, b, _, _ in chunk.sentences]
+    key = (chunk.chunk_id, answer.kind)
+    found = _CANDIDATES_CACHE.get(key)
+    if found is None:
+        found = tuple(candidates(answer.kind, chunk.text[a:b]) for a, b, _, _ in chunk.sentences)
+        if len(_CANDIDATES_CACHE) >= _TERMS_CACHE_SIZE:
+            _CANDIDATES_CACHE.clear()
+        _CANDIDATES_CACHE[key] = found
+    return [weight if words - answer.question_words else 0.0 for words in found]
 
 
 def best_sentence_score(
