@@ -41,7 +41,11 @@ class AnswerType:
     question_words: frozenset[str]
 
     def found_in(self, sentence: str) -> bool:
-        return bool(candidates(self.kind, sentence) - self.question_words)
+        return self.holds(candidates(self.kind, sentence))
+
+    def holds(self, candidate_words: frozenset[str]) -> bool:
+        """Whether a sentence's `candidates` include one the question does not already contain."""
+        return bool(candidate_words - self.question_words)
 
 
 def candidates(kind: str, sentence: str) -> frozenset[str]:

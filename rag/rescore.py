@@ -113,7 +113,17 @@ def _bonuses(chunk: Chunk, answer: AnswerType | None, weight: float) -> list[flo
         if len(_CANDIDATES_CACHE) >= _TERMS_CACHE_SIZE:
             _CANDIDATES_CACHE.clear()
         _CANDIDATES_CACHE[key] = found
-    return [weight if words - answer.question_words else 0.0 for words in found]
+    return [weight if answer.holds(words) else 0.0 for words in found]
+
+
+def _scores(
+    chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, weighted_terms: Mapping[str, float],
+    coverage_weight: float, window: float, answer: AnswerType | None, answer_weight: float,
+) -> list[tuple[float, float, float, float]]:
+    """(score, similarity, coverage, bonus) of each sentence of `chunk`, in order."""
+    similarities = _similarities(chunk, vectors, query_vector, window)
+    return [(round(float(sim) + coverage_weight * share + bonus, 6), float(sim), share, bonus) for sim, share, bonus
+            in zip(similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight))]
 
 
 def best_sentence_score(
@@ -126,9 +136,8 @@ def best_sentence_score(
     `rescore_depth` chunks)."""
     if not chunk.sentences:
         return 0.0, (chunk.start_char, chunk.start_char)
-    similarities = _similarities(chunk, vectors, query_vector, window)
-    scores = [round(float(sim) + coverage_weight * share + bonus, 6) for sim, share, bonus
-              in zip(similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight))]
+    scores = [score for score, *_ in _scores(chunk, vectors, query_vector, weighted_terms, coverage_weight,
+                                               window, answer, answer_weight)]
     best = max(range(len(scores)), key=lambda i: (scores[i], -chunk.sentences[i][2]))
     return scores[best], (chunk.sentences[best][2], chunk.sentences[best][3])
 
@@ -141,13 +150,11 @@ def score_sentences(
     """Every sentence of `chunk`, best first. Without stored vectors, similarity counts as 0."""
     if not chunk.sentences:
         return ()
-    similarities = _similarities(chunk, vectors, query_vector, window)
-    scored = []
-    for (a, b, start, end), similarity, share, bonus in zip(
-            chunk.sentences, similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight)):
-        scored.append(ScoredSentence(
-            quote=doc_text[start:end], start_char=start, end_char=end,
-            score=round(float(similarity) + coverage_weight * share + bonus, 6),
-            similarity=round(float(similarity), 6), coverage=round(share, 4), bonus=bonus,
-        ))
+    scored = [
+        ScoredSentence(quote=doc_text[start:end], start_char=start, end_char=end, score=score,
+                       similarity=round(similarity, 6), coverage=round(share, 4), bonus=bonus)
+        for (_, _, start, end), (score, similarity, share, bonus) in zip(
+            chunk.sentences, _scores(chunk, vectors, query_vector, weighted_terms, coverage_weight, window,
+                                     answer, answer_weight))
+    ]
     return tuple(sorted(scored, key=lambda s: (-s.score, s.start_char)))

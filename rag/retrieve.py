@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from rag.answer_type import expected_answer
+from rag.answer_type import AnswerType, expected_answer
 from rag.config import RagConfig
 from rag.rescore import best_sentence_score, query_terms, score_sentences
 from rag.types import Hit
@@ -96,14 +96,15 @@ class Retriever:
         chunks = self._chunks_by_id(ranked[:max(k, rescore) * 2])
         hits = [self._hit(chunks[cid], fused[cid], dense.get(cid), lexical.get(cid))
                 for cid in ranked[:max(k, rescore) * 2] if cid in chunks]  # no row: an interrupted run
+        weighted, answer = self._weighted_terms(query), expected_answer(query)
         if rescore:
-            hits = self._rescore(query, query_vector, hits[:rescore], chunks) + hits[rescore:]
+            hits = self._rescore(query_vector, hits[:rescore], chunks, weighted, answer) + hits[rescore:]
         hits = _dedupe(hits, k)
         unscored = [h for h in hits if not h.sentences]
         if unscored:  # single-retriever modes and hits below the rescored depth: sentences, same order
             if query_vector is None:
                 query_vector = np.asarray(self._embed_query(query), dtype=np.float32)
-            scored = self._score(query, query_vector, unscored, chunks)
+            scored = self._score(query_vector, unscored, chunks, weighted, answer)
             hits = [h if h.sentences else dataclasses.replace(h, sentences=scored[h.chunk_id]) for h in hits]
         return hits
 
@@ -149,11 +150,10 @@ class Retriever:
         unseen = self._lexical.unseen_idf if self._lexical is not None else 1.0
         return query_terms(query, idf, unseen)
 
-    def _score(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> dict:
+    def _score(self, query_vector: np.ndarray, hits: list[Hit], chunks, weighted: dict[str, float],
+               answer: AnswerType | None) -> dict:
         """The scored sentences of each hit's chunk, by chunk id."""
         cfg = self.config
-        weighted = self._weighted_terms(query)
-        answer = expected_answer(query)
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
         return {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
@@ -162,7 +162,8 @@ class Retriever:
             for h in hits
         }
 
-    def _rescore(self, query: str, query_vector: np.ndarray, hits: list[Hit], chunks) -> list[Hit]:
+    def _rescore(self, query_vector: np.ndarray, hits: list[Hit], chunks, weighted: dict[str, float],
+                 answer: AnswerType | None) -> list[Hit]:
         """Re-rank by chunk z + sentence_weight * best-sentence z. Only the best sentence's score is
         computed here; the full scored sentences are built later for the hits actually returned.
 
@@ -170,8 +171,6 @@ class Retriever:
         the lower one adds nothing new for this question and goes below the rest (kept, not
         dropped, so that k hits can still be filled)."""
         cfg = self.config
-        weighted = self._weighted_terms(query)
-        answer = expected_answer(query)
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
         best = {h.chunk_id: best_sentence_score(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector, weighted,
                                                 cfg.coverage_weight, cfg.sentence_window, answer, cfg.answer_type_weight)

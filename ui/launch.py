@@ -3,8 +3,9 @@
 Nothing is served from disk by path: the window shows no files, so every `file=` route is
 refused before Gradio sees it (Gradio's own upload cache would otherwise hand a just-uploaded file
 back as-is, HTML and all), and the index and upload folders are blocked paths besides. No extra
-paths are allowed, and file size is capped before a byte reaches our code. Analytics and server-side rendering (which needs Node) are off, and the
-theme uses system fonts, so the page makes no request beyond this server.
+paths are allowed, and file size is capped before a byte reaches our code. Analytics and
+server-side rendering (which needs Node) are off, and the theme uses system fonts, so the page
+makes no request beyond this server.
 """
 
 from __future__ import annotations
