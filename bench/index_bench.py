@@ -139,14 +139,15 @@ def scifact_folder(corpus_jsonl: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scifact", type=Path, default=ROOT / "eval" / "data" / "scifact" / "corpus.jsonl")
+    parser.add_argument("--scifact", type=Path, help="SciFact corpus.jsonl(.gz); default: the cached download "
+                        "(`rag eval scifact` fetches it) or ../shared/data/scifact beside the checkout")
     parser.add_argument("--skip-scifact", action="store_true")
     parser.add_argument("--llama-sample", type=int, default=600, help="chunks for the llama-index comparison")
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
     rows = [bench("seeds", ROOT / "seeds", "002_52652048721d3da2.txt", 0, args.batch_size)]
     if not args.skip_scifact:
-        corpus = args.scifact
+        corpus = args.scifact or _find_scifact()
         if corpus.suffix == ".gz" or not corpus.exists():
             corpus = _unpack(corpus)
         folder = scifact_folder(corpus)
@@ -157,6 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print("| " + " | ".join(str(row[k]) for k in keys) + " |")
     return 0
+
+
+def _find_scifact() -> Path:
+    """SciFact's corpus: where `rag eval scifact` caches it, else beside the checkout; downloaded
+    (checksum-verified) into the cache when neither has it."""
+    from eval.beir import dataset_folder
+    from rag.config import RagConfig
+
+    config = RagConfig.from_env()
+    shared = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
+    cached = config.cache_dir / "beir" / "scifact" / "corpus.jsonl"
+    if cached.exists() or not shared.exists():
+        return dataset_folder("scifact", config.cache_dir, config.beir_url, progress=True) / "corpus.jsonl"
+    return shared
 
 
 def _unpack(corpus: Path) -> Path:

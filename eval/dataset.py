@@ -19,7 +19,7 @@ from pathlib import Path
 from index.errors import InputError
 
 _REQUIRED = {"id": str, "question": str, "sources": list, "evidence": list}
-_OPTIONAL = {"reference_answer": str, "kind": str}
+_OPTIONAL = {"reference_answer": str, "kind": str, "split": str}
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Case:
     evidence: tuple[str, ...] = ()
     reference_answer: str | None = None
     kind: str | None = None
+    split: str = "all"  # "dev", "test", ...: reports show each split in its own column
     qrels: dict[str, int] = field(default_factory=dict)  # doc id -> graded relevance (BEIR)
 
     @property
@@ -45,8 +46,9 @@ class Dataset:
     graded: bool  # True for BEIR: score documents with qrels (nDCG), not evidence strings
 
 
-def load_jsonl(path: Path) -> list[Case]:
-    """Parse a JSONL question set; a malformed line raises InputError naming line and field."""
+def load_jsonl(path: Path, split: str | None = None) -> list[Case]:
+    """Parse a JSONL question set; a malformed line raises InputError naming line and field.
+    A case's split is its `split` field, else `split`, else the file's name."""
     cases: list[Case] = []
     seen: set[str] = set()
     with path.open(encoding="utf-8") as lines:
@@ -77,7 +79,7 @@ def load_jsonl(path: Path) -> list[Case]:
             cases.append(Case(
                 id=row["id"], question=row["question"], sources=tuple(row["sources"]),
                 evidence=tuple(row["evidence"]), reference_answer=row.get("reference_answer"),
-                kind=row.get("kind"),
+                kind=row.get("kind"), split=row.get("split") or split or path.stem,
             ))
     if not cases:
         raise InputError(f"{path}: no cases")
@@ -131,15 +133,46 @@ def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | Non
     return target
 
 
-def load_dataset(path: str | Path, corpus: str | Path | None, cache: Path,
-                 max_queries: int | None = None, max_docs: int | None = None) -> Dataset:
-    path = Path(path)
-    if path.is_dir():
-        return load_beir(path, cache, max_queries, max_docs)
-    if not path.exists():
-        raise InputError(f"dataset not found: {path}")
-    cases = load_jsonl(path)[:max_queries] if max_queries else load_jsonl(path)
+def load_dataset(paths: str | Path | list[str | Path], corpus: str | Path | None, cache: Path,
+                 max_queries: int | None = None, max_docs: int | None = None,
+                 downloads: Path | None = None, beir_url: str | None = None, progress: bool = False) -> Dataset:
+    """One BEIR folder or BEIR name (downloaded into `downloads` from `beir_url` when not there yet), or
+    one or more JSONL files about the same corpus (each file a split unless its rows name one)."""
+    from eval import beir
+
+    paths = [Path(p) for p in (paths if isinstance(paths, list) else [paths])]
+    if not paths:
+        raise InputError("no dataset given")
+    first = paths[0]
+    if len(paths) == 1 and first.is_dir():
+        return load_beir(first, cache, max_queries, max_docs)
+    if len(paths) == 1 and not first.exists() and beir.is_known(str(first)) and downloads is not None:
+        folder = beir.dataset_folder(str(first), downloads, beir_url or "", progress)
+        return load_beir(folder, cache, max_queries, max_docs)
+    cases: list[Case] = []
+    for path in paths:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder: a BEIR folder is evaluated on its own, not beside JSONL files")
+        if not path.exists():
+            hint = f" (BEIR names: {', '.join(sorted(beir.CHECKSUMS))})" if len(paths) == 1 else ""
+            raise InputError(f"dataset not found: {path}{hint}")
+        cases.extend(load_jsonl(path)[:max_queries] if max_queries else load_jsonl(path))
+    repeated = sorted({c.id for c in cases if sum(d.id == c.id for d in cases) > 1})
+    if repeated:
+        raise InputError(f"case ids repeat across the datasets: {', '.join(repeated[:5])}")
     corpus_dir = Path(corpus) if corpus else Path("seeds")
+    if corpus is None and not corpus_dir.exists():  # run from elsewhere: the project's own seeds
+        corpus_dir = Path(__file__).resolve().parents[1] / "seeds"
     if not corpus_dir.exists():
         raise InputError(f"corpus folder not found: {corpus_dir} (pass --corpus PATH)")
-    return Dataset(path.stem, cases, corpus_dir, graded=False)
+    return Dataset(_common_name([p.stem for p in paths]), cases, corpus_dir, graded=False)
+
+
+def _common_name(stems: list[str]) -> str:
+    """"seeds" for seeds_dev + seeds_test; the stem itself for one file."""
+    if len(stems) == 1:
+        return stems[0]
+    prefix = stems[0]
+    while prefix and not all(s.startswith(prefix) for s in stems):
+        prefix = prefix[:-1]
+    return prefix.rstrip("_-. ") or "+".join(stems)

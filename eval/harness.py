@@ -1,7 +1,9 @@
 """`run_eval`: the harness from Python, as `rag eval` runs it.
 
     from eval.harness import run_eval
-    results = run_eval("eval/data/seeds_dev.jsonl", configs=["dense:retrieval_mode=dense", "hybrid"])
+    results = run_eval(["eval/data/seeds_dev.jsonl", "eval/data/seeds_test.jsonl"],
+                       configs=["dense:retrieval_mode=dense", "hybrid"])
+    results = run_eval("scifact")   # a BEIR name: downloaded once into RAG_CACHE_DIR
 """
 
 from __future__ import annotations
@@ -14,14 +16,20 @@ from eval.run import evaluate, parse_variant
 from rag.config import RagConfig
 
 
-def run_eval(dataset: str | Path, configs: list[str] | None = None, out: str | Path | None = None,
+DATA = Path(__file__).resolve().parent / "data"
+SEEDS_SETS = (DATA / "seeds_dev.jsonl", DATA / "seeds_test.jsonl")  # `rag eval` with no dataset
+
+
+def run_eval(dataset: str | Path | list[str | Path], configs: list[str] | None = None, out: str | Path | None = None,
              corpus: str | Path | None = None, base: RagConfig | None = None, cache: str | Path | None = None,
              max_queries: int | None = None, max_docs: int | None = None, progress: bool = False,
              command: str | None = None) -> dict:
-    """Evaluate `dataset` under each config spec (`name:key=value,...`); write the report to `out`."""
+    """Evaluate `dataset` (JSONL files, one split each; a BEIR folder; or a BEIR name) under each config
+    spec (`name:key=value,...`); write the report to `out`."""
     base = base or RagConfig.from_env()
     cache = Path(cache) if cache else base.data_dir / "eval-cache"
-    loaded = load_dataset(dataset, corpus, cache, max_queries, max_docs)
+    loaded = load_dataset(dataset, corpus, cache, max_queries, max_docs, downloads=base.cache_dir,
+                          beir_url=base.beir_url, progress=progress)
     variants = [parse_variant(spec, base) for spec in (configs or ["default"])]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):

@@ -246,3 +246,58 @@ def mean(values: Sequence[float | None]) -> float | None:
     """
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+# --- answer-level -------------------------------------------------------------
+
+
+def first_sentence_evidence(sentence: str, quotes: Sequence[str], evidence: Sequence[str]) -> float:
+    """1.0 when the answer's first sentence, or a quote it cites, holds any evidence string.
+
+    A reader glances at the first sentence; an answer whose evidence comes third has made them read
+    two quotes that do not answer first. No evidence gives 0.0.
+    """
+    return 1.0 if any(contains_evidence(t, e) for t in (sentence, *quotes) for e in evidence) else 0.0
+
+
+_CLOSERS = "\"'”’»)]"
+_CREDIT = re.compile(
+    r"^\W*(?i:photo(graph)?|image|picture|illustration|source|original source|credits?|courtesy|disclaimer)\s*:"
+    r"|^\W*(?i:by)\s+(the\s+)?[A-Z][\w.'’-]*(\s+[A-Z][\w.'’-]*)*\s*([,\]|]|$)"
+    r"|\b(?i:(translated|reporting|editing|written) by)\b|^\W*\S+@\S+\.\w+\W*$",
+)
+_LIST_ITEM = re.compile(r"^\s*([•·▪‣◦*–—-]|\(?\d{1,3}[.)])\s")  # a bullet is content, not a heading
+_SENTENCE_END = re.compile(r"[.!?…:;][" + re.escape(_CLOSERS) + r"]*$")
+
+
+def echo_kind(text: str, line: str | None = None) -> str | None:
+    """Why `text`, quoted as an answer sentence, answers nothing: "question" (it asks), "credit" (a
+    byline, photo credit, source or translator line) or "heading" (a whole line of the file with no
+    sentence ending and no bullet: a title, heading or caption); None for an ordinary sentence. `line` is the
+    whole line of the file the quote comes from, when known; without it no heading is judged.
+
+    This judge is the eval's own, deliberately simple and independent of how the answerer labels
+    sentences, so it can catch the answerer's mistakes.
+    """
+    body = " ".join(_CITATION.sub(" ", text).split())
+    if not body:
+        return None
+    if body.rstrip(_CLOSERS).endswith("?"):
+        return "question"
+    if _CREDIT.search(body):
+        return "credit"
+    if line is not None and " ".join(line.split()) == body and not _SENTENCE_END.search(body) \
+            and not _LIST_ITEM.match(body) and len(body.split()) <= 20:
+        return "heading"
+    return None
+
+
+def evidence_coverage(texts: Sequence[str], groups: Sequence[Sequence[str]]) -> float:
+    """Share of evidence groups (one per source document) of which at least one string occurs in
+    `texts` (the answer and its quotes, say). Evidence strings of one document are alternatives:
+    the places where it says the same thing; a question that needs two documents needs a string of
+    each. No groups gives 0.0."""
+    groups = [g for g in groups if g]
+    if not groups:
+        return 0.0
+    return sum(any(contains_evidence(t, e) for t in texts for e in group) for group in groups) / len(groups)

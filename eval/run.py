@@ -15,7 +15,7 @@ from pathlib import Path
 
 from eval import metrics
 from eval.dataset import Case, Dataset
-from index.errors import ConfigError
+from index.errors import ConfigError, InputError
 from rag.config import RagConfig
 
 INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap", "extensions", "max_file_mb")
@@ -35,8 +35,10 @@ class Variant:
 class VariantResult:
     name: str
     settings: dict
-    metrics: dict
+    metrics: dict  # over every case
     per_case: list[dict]
+    splits: dict[str, dict] = field(default_factory=dict)  # split name -> metrics over its cases
+    kinds: dict[str, dict] = field(default_factory=dict)  # split name -> kind -> figures
 
 
 def parse_variant(spec: str, base: RagConfig) -> Variant:
@@ -74,7 +76,7 @@ def run_variant(variant: Variant, dataset: Dataset, cache: Path, progress: bool 
     report = assistant.index([dataset.corpus])
     if report.failed:
         failures = "; ".join(f"{f.path}: {f.reason}" for f in report.failed[:3])
-        raise RuntimeError(f"indexing the corpus failed: {failures}")
+        raise InputError(f"indexing the corpus failed: {failures}")
     depth = 100 if dataset.graded else 10
     cases = dataset.cases
     if progress:
@@ -93,11 +95,17 @@ def run_variant(variant: Variant, dataset: Dataset, cache: Path, progress: bool 
             row.update(_score_answer(case, answer, (time.perf_counter() - started) * 1000, dataset.corpus))
         per_case.append(row)
     assistant.close()
-    return VariantResult(variant.name, _settings(variant.config), _aggregate(per_case, dataset.graded), per_case)
+    splits = list(dict.fromkeys(c.split for c in dataset.cases))
+    by_split = {name: [r for r in per_case if r["split"] == name] for name in splits}
+    return VariantResult(
+        variant.name, _settings(variant.config), _aggregate(per_case, dataset.graded), per_case,
+        splits={name: _aggregate(rows, dataset.graded) for name, rows in by_split.items()},
+        kinds={} if dataset.graded else {name: _by_kind(rows) for name, rows in by_split.items()},
+    )
 
 
 def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -> dict:
-    row = {"id": case.id, "kind": case.kind, "retrieve_ms": round(elapsed_ms, 2)}
+    row = {"id": case.id, "kind": case.kind, "split": case.split, "retrieve_ms": round(elapsed_ms, 2)}
     if graded:
         ranked_docs = list(dict.fromkeys(h.source.removesuffix(".txt") for h in hits))[:depth]
         row["ndcg@10"] = metrics.ndcg_at_k(ranked_docs, case.qrels, 10)
@@ -121,7 +129,8 @@ def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -
 
 
 def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
-    """Answer-level figures: evidence delivered, citations that hold, quotes exact, abstention."""
+    """Answer-level figures: evidence delivered (and first), echo sentences, citations that hold,
+    quotes exact, abstention."""
     row: dict = {"ask_ms": round(elapsed_ms, 2), "abstained": answer.abstained, "answer": answer.text}
     texts: dict[str, str] = {}
     exact = []
@@ -130,13 +139,53 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
             texts[c.source] = _file_text(corpus / c.source)
         exact.append(texts[c.source][c.start_char:c.end_char] == c.quote)
     row["quotes_exact"] = all(exact) if exact else None  # an answer without quotes is not counted
-    by_marker = {c.marker: c.passage for c in answer.citations}
-    pairs = [(s.text, by_marker[m]) for s in answer.sentences for m in s.markers if m in by_marker]
+    by_marker = {c.marker: c for c in answer.citations}
+    pairs = [(s.text, by_marker[m].passage) for s in answer.sentences for m in s.markers if m in by_marker]
     row["citation_precision"] = metrics.citation_precision(pairs)
+    sentences = [] if answer.abstained else list(answer.sentences)
+    row["answer_sentences"] = len(sentences)
+    row["echoes"] = [{"kind": kind, "text": text} for kind, text in _echoes(answer, sentences, texts)]
     if case.evidence:
-        row["evidence_recall"] = 0.0 if answer.abstained else metrics.evidence_recall(
-            answer.text, [c.passage for c in answer.citations], case.evidence)
+        groups = _evidence_by_source(case, corpus)
+        delivered = not answer.abstained
+        row["answer_evidence"] = metrics.evidence_coverage(
+            [answer.text, *(c.quote for c in answer.citations)], groups) if delivered else 0.0
+        row["passage_evidence"] = metrics.evidence_coverage(
+            [answer.text, *(c.passage for c in answer.citations)], groups) if delivered else 0.0
+        first = sentences[0] if sentences else None
+        row["first_sentence_evidence"] = 0.0 if first is None else metrics.first_sentence_evidence(
+            first.text, [by_marker[m].quote for m in first.markers if m in by_marker], case.evidence)
     return row
+
+
+def _evidence_by_source(case: Case, corpus: Path) -> list[list[str]]:
+    """The case's evidence strings grouped by the source file that holds them."""
+    groups = []
+    for source in case.sources:
+        path = corpus / source
+        text = _file_text(path) if path.exists() else ""
+        groups.append([e for e in case.evidence if metrics.contains_evidence(text, e)])
+    return [g for g in groups if g] or [list(case.evidence)]
+
+
+def _echoes(answer, sentences, texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(kind, text) of each answer sentence that is a question, heading or credit line. An
+    extractive sentence is judged by its quote and the line of the file it sits on; a generated
+    one by its own words."""
+    by_marker = {c.marker: c for c in answer.citations}
+    found = []
+    for sentence in sentences:
+        cited = [by_marker[m] for m in sentence.markers if m in by_marker]
+        if answer.generator == "extractive" and cited:
+            c = cited[0]
+            text = texts.get(c.source, "")
+            line = text[text.rfind("\n", 0, c.start_char) + 1:(text.find("\n", c.end_char) + 1 or len(text) + 1) - 1]
+            kind = metrics.echo_kind(c.quote, line)
+        else:
+            kind = metrics.echo_kind(sentence.text)
+        if kind:
+            found.append((kind, sentence.text))
+    return found
 
 
 def _file_text(path: Path) -> str:
@@ -169,18 +218,46 @@ def _aggregate(rows: list[dict], graded: bool) -> dict:
 def _aggregate_answers(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r.get("answerable")]
     unanswerable = [r for r in rows if not r.get("answerable")]
+    sentences = sum(r["answer_sentences"] for r in rows)
+    echoes = sum(len(r["echoes"]) for r in rows)
     result = {
-        "answer_evidence_recall": _round(metrics.mean([r["evidence_recall"] for r in answerable])),
+        "answer_evidence": _round(metrics.mean([r["answer_evidence"] for r in answerable])),
+        "first_sentence_evidence": _round(metrics.mean([r["first_sentence_evidence"] for r in answerable])),
+        "passage_evidence": _round(metrics.mean([r["passage_evidence"] for r in answerable])),
+        "echo_rate": _round(echoes / sentences if sentences else None),
+        "echo_sentences": echoes,
+        "answer_sentences": sentences,
         "citation_precision": _round(metrics.mean([r["citation_precision"] for r in rows])),
         "quotes_exact": _round(metrics.mean([float(r["quotes_exact"]) for r in rows if r["quotes_exact"] is not None])),
         "unanswerable_abstained": _round(metrics.mean([float(r["abstained"]) for r in unanswerable])),
+        "unanswerable": len(unanswerable),
     }
     scores = metrics.abstention_scores([(not r.get("answerable"), r["abstained"]) for r in rows])
     result["false_abstention_rate"] = _round(scores["false_abstention_rate"])
+    result["false_abstentions"] = sum(r["abstained"] for r in answerable)
     latency = metrics.latency_summary([r["ask_ms"] for r in rows])
     result["ask_p50_ms"] = _round(latency["p50"], 1)
     result["ask_p95_ms"] = _round(latency["p95"], 1)
     return result
+
+
+KIND_KEYS = ("hit@1", "hit@5", "answer_evidence", "first_sentence_evidence", "abstained")
+
+
+def _by_kind(rows: list[dict]) -> dict[str, dict]:
+    """Per kind of question (fact, paraphrase, why, ...): count and the main figures; for the
+    unanswerable kind, the share abstained."""
+    kinds: dict[str, list[dict]] = {}
+    for row in rows:
+        kinds.setdefault(row.get("kind") or "unlabelled", []).append(row)
+    table = {}
+    for kind, members in sorted(kinds.items()):
+        entry: dict = {"n": len(members)}
+        for key in KIND_KEYS:
+            values = [float(r[key]) for r in members if key in r and (r.get("answerable") or key == "abstained")]
+            entry[key] = _round(metrics.mean(values)) if values else None
+        table[kind] = entry
+    return table
 
 
 def _round(value, digits: int = 4):
@@ -193,8 +270,10 @@ def _settings(config: RagConfig) -> dict:
 
 
 QUALITY_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5",
-                "ndcg@10", "recall@100", "answer_evidence_recall", "citation_precision", "quotes_exact",
-                "unanswerable_abstained", "false_abstention_rate")
+                "ndcg@10", "recall@100", "answer_evidence", "first_sentence_evidence", "passage_evidence",
+                "echo_rate", "citation_precision", "quotes_exact", "unanswerable_abstained",
+                "false_abstention_rate")
+LOWER_IS_BETTER = ("echo_rate", "false_abstention_rate")
 LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms")
 
 
@@ -206,5 +285,6 @@ def evaluate(dataset: Dataset, variants: list[Variant], cache: Path, progress: b
         "corpus": str(dataset.corpus),
         "cases": len(dataset.cases),
         "graded": dataset.graded,
+        "splits": list(dict.fromkeys(c.split for c in dataset.cases)),
         "configs": [dataclasses.asdict(r) for r in results],
     }

@@ -37,6 +37,10 @@ class BackendError(RagError):
     """The LLM backend could not be reached or failed while answering."""
 
 
+class DownloadError(RagError):
+    """A dataset could not be downloaded, or what arrived fails its checksum."""
+
+
 def model_mismatch(built_with: str, configured: str) -> ModelMismatchError:
     """The one message for a model mismatch: both names and both ways out."""
     return ModelMismatchError(

@@ -17,6 +17,7 @@ from rag.config import RagConfig
 from rag.errors import (
     BackendError,
     ConfigError,
+    DownloadError,
     IndexBusyError,
     IndexMissingError,
     InputError,
@@ -28,6 +29,6 @@ from rag.types import Answer, AnswerSentence, Citation, Hit, IndexStatus
 
 __all__ = [
     "Assistant", "RagConfig", "Answer", "AnswerSentence", "Citation", "Hit", "IndexStatus", "IndexReport",
-    "Chunk", "Document", "RagError", "BackendError", "ConfigError", "InputError", "IndexBusyError", "IndexMissingError",
+    "Chunk", "Document", "RagError", "BackendError", "ConfigError", "DownloadError", "InputError", "IndexBusyError", "IndexMissingError",
     "ModelMismatchError", "StoreError",
 ]

@@ -55,14 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="what is indexed, with which model, where")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="measure retrieval quality on a question set or a BEIR folder")
-    p.add_argument("dataset", help="JSONL question set, or a BEIR folder (corpus, queries, qrels)")
+    p = sub.add_parser("eval", help="measure retrieval and answer quality on question sets or a BEIR dataset")
+    p.add_argument("dataset", nargs="*", metavar="DATASET",
+                   help="JSONL question sets (one split each: dev, test, ...), a BEIR folder, or a BEIR name "
+                        "such as scifact (downloaded once into RAG_CACHE_DIR); default: the seeds' dev and test sets")
     p.add_argument("--corpus", help="folder the JSONL questions are about (default: seeds)")
     p.add_argument("--config", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="a configuration to compare, e.g. dense:retrieval_mode=dense (repeatable)")
     p.add_argument("--out", type=Path, help="report folder (default: eval-output/DATASET)")
     p.add_argument("--cache", type=Path, help="indexes and embedding cache (default: DATA_DIR/eval-cache)")
-    p.add_argument("--max-queries", type=int, help="evaluate only the first N cases")
+    p.add_argument("--max-queries", type=int, help="evaluate only the first N cases (of each file)")
     p.add_argument("--max-docs", type=int, help="BEIR: index only the relevant documents plus N others")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
@@ -264,23 +266,22 @@ def cmd_status(args, config: RagConfig) -> int:
 
 
 def cmd_eval(args, config: RagConfig) -> int:
-    from eval.harness import run_eval
-    from eval.report import columns
+    from eval.harness import SEEDS_SETS, run_eval
+    from eval.report import plain
 
-    out = args.out or Path("eval-output") / Path(args.dataset).stem
+    datasets = args.dataset or [str(p) for p in SEEDS_SETS]
+    name = Path(datasets[0]).stem if len(datasets) == 1 else "seeds" if not args.dataset else "multi"
+    out = args.out or Path("eval-output") / name
     command = "rag " + " ".join(str(a) for a in args.argv)
     results = run_eval(
-        args.dataset, configs=args.config, out=out, corpus=args.corpus, base=config, cache=args.cache,
+        datasets, configs=args.config, out=out, corpus=args.corpus, base=config, cache=args.cache,
         max_queries=args.max_queries, max_docs=args.max_docs, progress=sys.stderr.isatty(), command=command,
     )
     if args.json:
-        print(json.dumps({c["name"]: c["metrics"] for c in results["configs"]}, indent=2))
+        print(json.dumps({c["name"]: {**c["metrics"], **({"splits": c["splits"]} if len(c["splits"]) > 1 else {})}
+                          for c in results["configs"]}, indent=2))
         return EXIT_OK
-    cols = columns(results)
-    print("| config | " + " | ".join(cols) + " |")
-    for c in results["configs"]:
-        print(f"| {c['name']} | " + " | ".join("–" if c["metrics"].get(k) is None else f"{c['metrics'][k]:g}"
-                                             for k in cols) + " |")
+    print(plain(results))
     print(f"wrote {', '.join(results['files'])}")
     return EXIT_OK
 

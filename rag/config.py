@@ -74,10 +74,15 @@ class RagConfig:
     ui_auth: str | None = None  # "user:password" (several separated by commas): a login page
     upload_dir: Path = Path("uploads")  # where files added from the browser are kept and indexed from
     upload_max_mb: float = 10.0
+    # --- eval downloads (rag eval scifact) ---
+    cache_dir: Path | None = None  # downloaded datasets; default: the user's cache folder (XDG_CACHE_HOME)/rag-cited
+    beir_url: str = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"  # where BEIR zips live
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
         object.__setattr__(self, "upload_dir", Path(self.upload_dir).expanduser())
+        cache_dir = self.cache_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cited"
+        object.__setattr__(self, "cache_dir", Path(cache_dir).expanduser())
         if self.embed_cache is not None:
             object.__setattr__(self, "embed_cache", Path(self.embed_cache).expanduser())
         object.__setattr__(self, "extensions", tuple(

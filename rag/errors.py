@@ -3,6 +3,7 @@
 from index.errors import (  # noqa: F401
     BackendError,
     ConfigError,
+    DownloadError,
     IndexBusyError,
     IndexMissingError,
     InputError,

@@ -9,7 +9,9 @@ from conftest import ROOT, SEEDS
 from eval import metrics
 from eval.dataset import load_jsonl
 
-CASES = load_jsonl(ROOT / "eval" / "data" / "seeds_dev.jsonl")
+# The first 63 dev questions, the set issue #5's floors were measured on.
+CASES = [c for c in load_jsonl(ROOT / "eval" / "data" / "seeds_dev.jsonl")
+         if c.id.startswith(("fact-", "paraphrase-", "paraphrased_article-", "comments-", "multi_doc-", "unanswerable-"))]
 
 
 @pytest.fixture(scope="module")

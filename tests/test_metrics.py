@@ -9,8 +9,11 @@ from eval.metrics import (
     citation_precision,
     contains_evidence,
     doc_hit_at_k,
+    echo_kind,
+    evidence_coverage,
     evidence_rank,
     evidence_recall,
+    first_sentence_evidence,
     hit_at_k,
     latency_summary,
     mean,
@@ -362,3 +365,48 @@ def test_mean_ignores_none():
     assert mean([0.0]) == 0.0
     assert mean([None, None]) is None
     assert mean([]) is None
+
+
+# --- answer-level --------------------------------------------------------------
+
+
+def test_first_sentence_evidence_reads_the_sentence_and_its_quotes():
+    evidence = ["headed by Vladimir Medinsky"]
+    assert first_sentence_evidence("It is headed by Vladimir Medinsky. [1]", [], evidence) == 1.0
+    # An LLM sentence paraphrases; the quote it cites holds the evidence.
+    assert first_sentence_evidence("Medinsky leads it. [1]", ["The delegation is headed by Vladimir Medinsky."],
+                                   evidence) == 1.0
+    assert first_sentence_evidence("Talks were held on the border. [1]", ["Talks were held."], evidence) == 0.0
+    assert first_sentence_evidence("anything", [], []) == 0.0
+
+
+def test_evidence_coverage_counts_documents_not_strings():
+    one_doc = [["Turkey and Israel could play", "Turkey and Israel as mediators"]]  # two places, one fact
+    assert evidence_coverage(["Turkey and Israel could play a useful role"], one_doc) == 1.0
+    two_docs = [["neutral status"], ["permanent neutrality"]]
+    assert evidence_coverage(["Ukraine did have a neutral status.", "unrelated"], two_docs) == 0.5  # 1 of 2
+    assert evidence_coverage(["a neutral status and permanent neutrality"], two_docs) == 1.0
+    assert evidence_coverage(["x"], []) == 0.0 and evidence_coverage(["x"], [[]]) == 0.0
+
+
+@pytest.mark.parametrize("text, line, kind", [
+    ("How will we know if Putin is serious?", None, "question"),
+    ("“Will it end?”", None, "question"),
+    ("Reader comment 4 by KT Chong: “Why would Russia do that?” [2]", None, "question"),
+    ("[By Guancha Observer columnist Anton Nilman, translated by Kaihuan Xue]", None, "credit"),
+    ("By Jane Doe", None, "credit"),
+    ("Photo: Reuters", None, "credit"),
+    ("Disclaimer: This article solely represents the author's viewpoint.", None, "credit"),
+    ("Potholes in the road to peace", "Potholes in the road to peace", "heading"),
+    ("May 15th, Zelensky meeting with Erdogan in Ankara, Reuters",
+     "May 15th, Zelensky meeting with Erdogan in Ankara, Reuters", "heading"),
+    # Not echoes: a sentence, a bullet item, a title-like phrase inside a longer line, "by" in prose.
+    ("The talks went nowhere.", "The talks went nowhere.", None),
+    ("• Trump wants to end the conflict fairly", "  • Trump wants to end the conflict fairly", None),
+    ("Potholes in the road to peace", "Potholes in the road to peace were many, he said.", None),
+    ("By the end of May, Russia had agreed.", None, None),
+    ("Sources of the conflict are old.", None, None),
+    ("", None, None),
+])
+def test_echo_kind(text, line, kind):
+    assert echo_kind(text, line) == kind
