@@ -266,6 +266,9 @@ _CREDIT = re.compile(
     r"|^\W*(?i:by)\s+(the\s+)?[A-Z][\w.'’-]*(\s+[A-Z][\w.'’-]*)*\s*([,\]|]|$)"
     r"|\b(?i:(translated|reporting|editing|written) by)\b|^\W*\S+@\S+\.\w+\W*$",
 )
+# A line with one of these is a statement, not a title ("Kiev is either split ...").
+_VERB = re.compile(r"(?i)\b(is|are|was|were|has|have|had|will|would|can|could|should|must|does|did|says|said|"
+                   r"wants|needs|gets|got|goes|went|makes|made)\b|n[’']t\b")
 _LIST_ITEM = re.compile(r"^\s*([•·▪‣◦*–—-]|\(?\d{1,3}[.)])\s")  # a bullet is content, not a heading
 _SENTENCE_END = re.compile(r"[.!?…:;][" + re.escape(_CLOSERS) + r"]*$")
 
@@ -273,7 +276,8 @@ _SENTENCE_END = re.compile(r"[.!?…:;][" + re.escape(_CLOSERS) + r"]*$")
 def echo_kind(text: str, line: str | None = None) -> str | None:
     """Why `text`, quoted as an answer sentence, answers nothing: "question" (it asks), "credit" (a
     byline, photo credit, source or translator line) or "heading" (a whole line of the file with no
-    sentence ending and no bullet: a title, heading or caption); None for an ordinary sentence. `line` is the
+    sentence ending, no bullet and no common verb: a title, heading or caption); None for an
+    ordinary sentence. `line` is the
     whole line of the file the quote comes from, when known; without it no heading is judged.
 
     This judge is the eval's own, deliberately simple and independent of how the answerer labels
@@ -287,7 +291,7 @@ def echo_kind(text: str, line: str | None = None) -> str | None:
     if _CREDIT.search(body):
         return "credit"
     if line is not None and " ".join(line.split()) == body and not _SENTENCE_END.search(body) \
-            and not _LIST_ITEM.match(body) and len(body.split()) <= 20:
+            and not _LIST_ITEM.match(body) and not _VERB.search(body) and len(body.split()) <= 20:
         return "heading"
     return None
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.clean import CleanText
+from index.roles import sentence_role
 from index.sentences import split_sentences
-from index.types import Chunk
+from index.types import Chunk, SentenceSpan
 
 
 class TokenCounter(Protocol):
@@ -45,7 +46,10 @@ def chunk_document(doc_id: str, clean: CleanText, plan: ChunkPlan, tokens: Token
             a, b = units[i][0], units[j - 1][1]
             text = clean.text[a:b]
             orig_start, orig_end = clean.original_span(a, b)
-            sentences = tuple((x - a, y - a, *clean.original_span(x, y)) for x, y, _ in units[i:j])
+            in_comment = section.name.startswith("reader comment")
+            sentences = tuple(SentenceSpan(x - a, y - a, *clean.original_span(x, y),
+                                           role=sentence_role(clean.text, x, y, in_comment))
+                              for x, y, _ in units[i:j])
             chunks.append(Chunk(
                 chunk_id=chunk_id(doc_id, a, b, text),
                 doc_id=doc_id,

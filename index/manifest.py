@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index.roles import sentence_role
 from index.sentences import split_sentences
-from index.types import Chunk, Document
+from index.types import Chunk, Document, SentenceSpan
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class DocRecord:
 class Manifest:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self._role_texts: dict[str, str] = {}  # documents read to give an older index's sentences roles
         if readonly:
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         else:
@@ -164,9 +166,26 @@ class Manifest:
                 f"FROM chunks c LEFT JOIN sentences s ON s.chunk_id = c.chunk_id "
                 f"WHERE c.chunk_id IN ({marks})", part,
             ):
-                spans = tuple(tuple(span) for span in json.loads(row[8])) if row[8] else ()
+                spans = self._spans(row[1], row[6], json.loads(row[8])) if row[8] else ()
                 found[row[0]] = Chunk(*row[:8], sentences=spans)
         return found
+
+    def _spans(self, doc_id: str, section: str, stored: list[list]) -> tuple[SentenceSpan, ...]:
+        """Stored sentence spans; an index written before sentence roles existed gets them now,
+        from the original text (the same rules, read off the file's own lines)."""
+        if all(len(span) == 5 for span in stored):
+            return tuple(SentenceSpan(*span) for span in stored)
+        text = self._text_for_roles(doc_id)
+        in_comment = section.startswith("reader comment")
+        return tuple(SentenceSpan(*span[:4], role=sentence_role(text, span[2], span[3], in_comment))
+                     for span in stored)
+
+    def _text_for_roles(self, doc_id: str) -> str:
+        if doc_id not in self._role_texts:
+            if len(self._role_texts) > 64:
+                self._role_texts.clear()
+            self._role_texts[doc_id] = self.doc_text(doc_id) or ""
+        return self._role_texts[doc_id]
 
     def _chunks_without_sentences(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         """Chunks of an index that never recorded sentences: the sentences are split from the
@@ -184,7 +203,9 @@ class Manifest:
                 if doc_id not in texts:
                     texts[doc_id] = self.doc_text(doc_id) or ""
                 original = texts[doc_id]
-                spans = tuple((x - a, y - a, x, y) for x, y in split_sentences(original, a, b))
+                in_comment = section.startswith("reader comment")
+                spans = tuple(SentenceSpan(x - a, y - a, x, y, sentence_role(original, x, y, in_comment))
+                              for x, y in split_sentences(original, a, b))
                 found[chunk_id] = Chunk(chunk_id, doc_id, ordinal, original[a:b], a, b, section, n_tokens,
                                         sentences=spans)
         return found

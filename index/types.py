@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,18 @@ class Document:
     mtime: float
 
 
+class SentenceSpan(NamedTuple):
+    """One sentence of a chunk: `start`/`end` index the chunk's text, `doc_start`/`doc_end` the
+    original document (what a citation quotes); `role` is what it is on the page (index.roles):
+    only "body" sentences are quoted as answers."""
+
+    start: int
+    end: int
+    doc_start: int
+    doc_end: int
+    role: str = "body"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A window of a document's cleaned text, with its span in the original text."""
@@ -31,12 +44,11 @@ class Chunk:
     end_char: int
     section: str = "body"
     n_tokens: int = 0
-    # Each sentence as (start, end) into `text` and (start, end) into the original document:
-    # the unit that is scored at query time and quoted in a citation.
-    sentences: tuple[tuple[int, int, int, int], ...] = ()
+    # The unit that is scored at query time and quoted in a citation.
+    sentences: tuple[SentenceSpan, ...] = ()
 
     def sentence_texts(self) -> list[str]:
-        return [self.text[a:b] for a, b, _, _ in self.sentences]
+        return [self.text[s.start:s.end] for s in self.sentences]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from index.chunk import ChunkPlan
 from index.embed import max_seq_length_of, resolve_model
 from index.errors import IndexMissingError, InputError, model_mismatch
 from index.types import IndexReport
-from rag.config import GENERATORS, RETRIEVAL_MODES, RagConfig
+from rag.config import RETRIEVAL_MODES, RagConfig
 from rag.types import Answer, Hit, IndexStatus
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ class Assistant:
         self._client = None
         self._retriever = None
         self._manifest = None
-        self._llms: dict[str, object] = {}
+        self._answerers: dict[str, object] = {}
 
     # --- indexing -------------------------------------------------------------------------
     def index(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
@@ -92,107 +91,19 @@ class Assistant:
                    sources: list[str] | None = None, generator: str | None = None,
                    mode: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is produced (str deltas), then the finished `Answer`, always last."""
+        from rag.answer import Request
         from rag.followup import turns
 
-        started = time.perf_counter()
-        question = check_query(question)
-        generator = generator or self.config.generator
-        if generator not in GENERATORS:
-            raise InputError(f"generator must be one of {', '.join(GENERATORS)}, not '{generator}'")
-        conversation = turns(history)
-        if generator == "extractive":
-            answer = self._extractive(question, conversation, k, sources, started, mode=mode)
-            yield answer.text
-            yield answer
-            return
-        from rag.llm import BackendError
+        request = Request(check_query(question), turns(history), k, sources, mode)
+        yield from self._answerer(generator or self.config.generator).stream(request)
 
-        try:
-            yield from self._generate(question, conversation, k, sources, generator, started, mode)
-        except BackendError as exc:
-            if not self.config.llm_fallback:
-                raise
-            log.warning("%s; answering extractively", exc)
-            answer = self._extractive(question, conversation, k, sources, started, mode=mode,
-                                      warnings=(f"{exc}; this is the extractive answer instead",))
-            yield answer.text
-            yield answer
+    def _answerer(self, name: str):
+        """The answerer called `name` (rag.answer), built once: an LLM's model stays loaded."""
+        if name not in self._answerers:
+            from rag.answer import build
 
-    def _extractive(self, question: str, conversation, k, sources, started: float, warnings=(),
-                    mode: str | None = None) -> Answer:
-        from rag import abstain, extractive
-        from rag.followup import resolve
-
-        resolved = resolve(question, conversation, self.retriever.similarity)
-        hits = self.search(resolved, k, mode, sources)
-        retrieved = time.perf_counter()
-        retriever = self.retriever
-        cfg = self.config
-        support = abstain.check(resolved, hits, cfg.abstain_min_score, retriever.vocabulary, cfg.abstain_missing_name_score)
-        extract = extractive.answer(hits, retriever.doc_text, cfg.answer_sentences, cfg.answer_margin)
-        reason = support.reason if not support.answerable else (
-            abstain.answer_type_gap(resolved, [c.quote for c in extract.citations]) if extract.citations
-            else "no sentence in the passages that match the question can stand as an answer")
-        common = dict(question=question, resolved_question=resolved, generator="extractive", warnings=tuple(warnings),
-                      timings=_timings(started, retrieved))
-        if reason:
-            text = f"The documents don't answer this: {reason}. The closest passages are shown below."
-            return Answer(text=text, abstained=True, passages=tuple(hits[:3]), missing_terms=support.missing_terms,
-                          **common)
-        return Answer(text=extract.text, abstained=False, citations=extract.citations, sentences=extract.sentences,
-                      passages=tuple(hits), **common)
-
-    def _generate(self, question: str, conversation, k, sources, generator: str, started: float,
-                  mode: str | None = None) -> Iterator[str | Answer]:
-        from dataclasses import replace
-
-        from rag.cite import says_it_cannot_answer, verify
-        from rag.llm import BackendError, ChatAnswerer
-
-        chat = ChatAnswerer(self._llm(generator), lambda q: self.search(q, k, mode, sources))
-        parts: list[str] = []
-        first = None
-        failure = None
-        try:
-            for delta in chat.stream(question, conversation):
-                first = first or time.perf_counter()
-                parts.append(delta)
-                yield delta
-        except BackendError as exc:
-            if not "".join(parts).strip():
-                raise  # nothing shown yet: the caller may still answer extractively instead
-            failure = exc  # the reader has seen part of a reply: finish it, and say it broke off
-        reply = "".join(parts).strip()
-        sentences, citations = verify(reply, chat.passages, self.retriever.doc_text)
-        warnings: list[str] = []
-        if failure is not None:
-            warnings.append(f"{failure}; the reply broke off part-way and is incomplete")
-            if sentences:
-                sentences = (*sentences[:-1], replace(sentences[-1], supported=False,
-                                                       problem="cut off when the LLM backend failed"))
-        abstained = says_it_cannot_answer(reply)
-        if not sentences:  # an empty reply, or citation markers and nothing they could support
-            abstained, citations = True, ()
-            warnings.append("the LLM returned " + ("only citation markers" if reply else "an empty reply"))
-            reply = "The LLM gave no answer; the closest passages are shown below."
-        flagged = [s for s in sentences if not s.supported]
-        if flagged:
-            warnings.append(f"{len(flagged)} of {len(sentences)} sentences are not backed by the passages they cite")
-        yield Answer(
-            question=question, text=reply, abstained=abstained, citations=citations,
-            sentences=sentences, passages=tuple(chat.passages), generator=generator,
-            resolved_question=chat.standalone_question or question, warnings=tuple(warnings),
-            timings=_timings(started, first or time.perf_counter()),
-        )
-
-    def _llm(self, generator: str):
-        if generator not in self._llms:
-            from dataclasses import replace
-
-            from rag.llm import build_llm
-
-            self._llms[generator] = build_llm(replace(self.config, generator=generator))
-        return self._llms[generator]
+            self._answerers[name] = build(name, self.config, _Corpus(self))
+        return self._answerers[name]
 
     def status(self) -> IndexStatus:
         manifest = self._open_manifest(required=False)
@@ -297,11 +208,24 @@ class Assistant:
         self._reset_readers()
 
 
-def _timings(started: float, split: float) -> dict[str, float]:
-    """Milliseconds: `retrieve` (or time to first token for an LLM), `answer` after it, and `total`."""
-    now = time.perf_counter()
-    return {"retrieve": round((split - started) * 1000, 2), "answer": round((now - split) * 1000, 2),
-            "total": round((now - started) * 1000, 2)}
+class _Corpus:
+    """What answerers read, through the facade: search with its checks, and the retriever's
+    document texts, similarity and vocabulary (built on first use)."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self._assistant = assistant
+
+    def search(self, query, k=None, mode=None, sources=None):
+        return self._assistant.search(query, k, mode, list(sources) if sources else None)
+
+    def doc_text(self, source: str) -> str:
+        return self._assistant.retriever.doc_text(source)
+
+    def similarity(self, a: str, b: str) -> float:
+        return self._assistant.retriever.similarity(a, b)
+
+    def vocabulary(self):
+        return self._assistant.retriever.vocabulary
 
 
 def check_query(query: str) -> str:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from index.lexical import terms
 from index.sentences import split_sentences
 from rag.injection import looks_like_instruction
+from rag.query import NUMBER_WORDS
 from rag.types import AnswerSentence, Citation, Hit, ScoredSentence
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -95,11 +96,6 @@ def split_reply(text: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NUMBER_WORDS = dict(zip(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred".split(),
-    [*map(str, range(21)), "30", "40", "50", "60", "70", "80", "90", "100"],
-))
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.I)
 
 
@@ -122,7 +118,7 @@ def numbers_in(text: str, words: bool = False) -> set[str]:
     "three" as 3, so a claim may put in digits what its quote spells out."""
     found = {n.replace(",", "") for n in _NUMBER.findall(text)}
     if words:
-        found |= {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
+        found |= {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS}
     return found
 
 

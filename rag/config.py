@@ -56,7 +56,8 @@ class RagConfig:
     # --- answers ---
     generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
     answer_sentences: int = 3  # most sentences an extractive answer quotes
-    answer_margin: float = 0.3  # a sentence joins the answer if it scores within this of the best
+    answer_margin: float = 0.3  # a sentence joins the answer if it scores within this of the best (and adds evidence)
+    answer_rank_penalty: float = 0.05  # a sentence of a lower-ranked passage starts this much behind, per place
     abstain_min_score: float = 0.45  # below this best-sentence score the documents "don't answer"
     abstain_missing_name_score: float = 0.75  # a name absent from the passages is forgiven above this score
     # --- LLM backends (opt-in) ---
@@ -109,7 +110,8 @@ class RagConfig:
         if not 0 < self.ui_port < 65536:
             raise ConfigError(f"ui_port must be between 1 and 65535, not {self.ui_port} (RAG_UI_PORT)")
         for name in ("lock_timeout", "lexical_weight", "rescore_depth", "sentence_weight", "coverage_weight",
-                     "sentence_window", "answer_type_weight", "prf_weight", "answer_margin", "llm_timeout"):
+                     "sentence_window", "answer_type_weight", "prf_weight", "answer_margin",
+                     "answer_rank_penalty", "llm_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative (RAG_{name.upper()})")
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from index.errors import InputError
-from rag.abstain import key_terms
+from rag.query import key_terms
 
 Turn = tuple[str, str] | dict  # ("user", text) or {"role": "user", "content": text}
 

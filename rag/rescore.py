@@ -9,13 +9,17 @@ best one, and is what the extractive answerer quotes and the abstention check re
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.lexical import TOKEN, stemmer_and_stopwords, terms
+from index.roles import QUOTABLE
 from index.types import Chunk
-from rag.answer_type import AnswerType, candidates
+from rag import aliases
+from rag.query import Query, candidates, new_answers
 from rag.types import ScoredSentence
 
 
@@ -54,7 +58,7 @@ def sentence_terms(chunk: Chunk) -> tuple[frozenset[str], ...]:
     stems = stemmer.stemWords(words)
     result = tuple(
         frozenset(stems[bisect.bisect_left(starts, a):bisect.bisect_left(starts, b)])
-        for a, b, _, _ in chunk.sentences
+        for a, b, *_ in chunk.sentences
     )
     if len(_TERMS_CACHE) >= _TERMS_CACHE_SIZE:
         _TERMS_CACHE.clear()
@@ -95,66 +99,101 @@ def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:
     total = sum(weighted_terms.values())
     if total <= 0:
         return [0.0] * len(chunk.sentences)
-    return [sum(w for t, w in weighted_terms.items() if t in present) / total for present in sentence_terms(chunk)]
+    return [sum(w for t, w in weighted_terms.items() if aliases.present(t, present)) / total
+            for present in sentence_terms(chunk)]
 
 
 _CANDIDATES_CACHE: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
 
+# A reason or a purpose ("because", "so that", "in order to", "this is why"), for why-questions.
+_REASON = re.compile(r"\b(because|since|due to|owing to|as a result|so that|in order to|the reason|that is why|this is "
+                     r"why|which is why|therefore|thus|hence|led to|leads to|lead to|caused|causes|given that|means that|"
+                     r"meaning that|so as to|aimed? (at|to)|intended to|to ensure|for fear)\b|\bso\b(?! far| much| many)",
+                     re.I)
+# X characterised: "X, the former minister", "X is a ...", "X (the ...)", "Minister X", "X means".
+_COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|has been|had been|became|remains)\b)"
 
-def _bonuses(chunk: Chunk, answer: AnswerType | None, weight: float) -> list[float]:
-    """`weight` for each sentence that holds the kind of answer the question asks for. A
-    sentence's candidate answers do not depend on the question: cached by (chunk id, kind)."""
-    if answer is None or not weight:
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a sentence's score is put together (`RagConfig` fields of the same names)."""
+
+    coverage_weight: float = 0.5
+    window: float = 0.0
+    answer_weight: float = 0.0
+
+    @classmethod
+    def of(cls, config) -> Scoring:
+        return cls(config.coverage_weight, config.sentence_window, config.answer_type_weight)
+
+
+def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[float]:
+    """`weight` for each sentence that holds the kind of answer the question asks for: a name,
+    place, number or date the question does not already contain; a reason for "why", a means for
+    "how"; for "who/what is X", a sentence that says what X is. A sentence's candidate answers do
+    not depend on the question: cached by (chunk id, kind)."""
+    if query is None or not weight:
         return [0.0] * len(chunk.sentences)
-    key = (chunk.chunk_id, answer.kind)
-    found = _CANDIDATES_CACHE.get(key)
-    if found is None:
-        found = tuple(candidates(answer.kind, chunk.text[a:b]) for a, b, _, _ in chunk.sentences)
-        if len(_CANDIDATES_CACHE) >= _TERMS_CACHE_SIZE:
-            _CANDIDATES_CACHE.clear()
-        _CANDIDATES_CACHE[key] = found
-    return [weight if answer.holds(words) else 0.0 for words in found]
+    texts = chunk.sentence_texts()
+    if query.expects:
+        key = (chunk.chunk_id, query.expects)
+        found = _CANDIDATES_CACHE.get(key)
+        if found is None:
+            found = tuple(candidates(query.expects, text) for text in texts)
+            if len(_CANDIDATES_CACHE) >= _TERMS_CACHE_SIZE:
+                _CANDIDATES_CACHE.clear()
+            _CANDIDATES_CACHE[key] = found
+        return [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
+    if query.form == "why":
+        return [weight if _REASON.search(text) else 0.0 for text in texts]
+    if query.form == "definition" and query.focus_terms:
+        # The sentence that says what X is ("X, the former minister", "X is ..."); half for one that
+        # only names X. (Crediting the sentence next to a mere mention was tried: it lost on dev.)
+        focus = set(query.focus_terms)
+        last = re.escape(query.focus.split()[-1])
+        says_what = re.compile(rf"{last}[’']?s?\W?{_COPULA}|\b[A-Z]\w+\s+{last}\b", re.I)
+        return [(weight if says_what.search(text) else weight / 2) if focus <= present else 0.0
+                for text, present in zip(texts, sentence_terms(chunk))]
+    return [0.0] * len(chunk.sentences)
 
 
-def _scores(
-    chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, weighted_terms: Mapping[str, float],
-    coverage_weight: float, window: float, answer: AnswerType | None, answer_weight: float,
-) -> list[tuple[float, float, float, float]]:
-    """(score, similarity, coverage, bonus) of each sentence of `chunk`, in order."""
-    similarities = _similarities(chunk, vectors, query_vector, window)
-    return [(round(float(sim) + coverage_weight * share + bonus, 6), float(sim), share, bonus) for sim, share, bonus
-            in zip(similarities, _shares(chunk, weighted_terms), _bonuses(chunk, answer, answer_weight))]
+def _scores(chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, weighted_terms: Mapping[str, float],
+            query: Query | None, scoring: Scoring) -> list[tuple[float, float, float, float]]:
+    """(score, similarity, coverage, bonus) of each sentence of `chunk`, in order. `bonus` is the
+    part that ranks without being evidence (holding the kind of answer asked for)."""
+    similarities = _similarities(chunk, vectors, query_vector, scoring.window)
+    bonuses = _form_bonuses(chunk, query, scoring.answer_weight)
+    return [(round(float(sim) + scoring.coverage_weight * share + bonus, 6), float(sim), share, bonus)
+            for sim, share, bonus in zip(similarities, _shares(chunk, weighted_terms), bonuses)]
 
 
-def best_sentence_score(
-    chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray,
-    weighted_terms: Mapping[str, float], coverage_weight: float, window: float = 0.0,
-    answer: AnswerType | None = None, answer_weight: float = 0.0,
-) -> tuple[float, tuple[int, int]]:
+def best_sentence_score(chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray,
+                        weighted_terms: Mapping[str, float], query: Query | None = None,
+                        scoring: Scoring = Scoring()) -> tuple[float, tuple[int, int]]:
     """The score of the chunk's best sentence and its span in the document, as `score_sentences`
     would give them first, without building every sentence (what re-ranking needs for each of
     `rescore_depth` chunks)."""
     if not chunk.sentences:
         return 0.0, (chunk.start_char, chunk.start_char)
-    scores = [score for score, *_ in _scores(chunk, vectors, query_vector, weighted_terms, coverage_weight,
-                                               window, answer, answer_weight)]
-    best = max(range(len(scores)), key=lambda i: (scores[i], -chunk.sentences[i][2]))
-    return scores[best], (chunk.sentences[best][2], chunk.sentences[best][3])
+    scores = [score for score, *_ in _scores(chunk, vectors, query_vector, weighted_terms, query, scoring)]
+    # A chunk ranks by what it can be quoted for: a heading or the text's own question that repeats
+    # the question only counts through its neighbours (the sentence window).
+    quotable = [i for i, span in enumerate(chunk.sentences) if span.role in QUOTABLE] or list(range(len(scores)))
+    best = max(quotable, key=lambda i: (scores[i], -chunk.sentences[i].doc_start))
+    return scores[best], (chunk.sentences[best].doc_start, chunk.sentences[best].doc_end)
 
 
-def score_sentences(
-    chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, doc_text: str,
-    weighted_terms: Mapping[str, float], coverage_weight: float, window: float = 0.0,
-    answer: AnswerType | None = None, answer_weight: float = 0.0,
-) -> tuple[ScoredSentence, ...]:
+def score_sentences(chunk: Chunk, vectors: np.ndarray | None, query_vector: np.ndarray, doc_text: str,
+                    weighted_terms: Mapping[str, float], query: Query | None = None,
+                    scoring: Scoring = Scoring()) -> tuple[ScoredSentence, ...]:
     """Every sentence of `chunk`, best first. Without stored vectors, similarity counts as 0."""
     if not chunk.sentences:
         return ()
     scored = [
-        ScoredSentence(quote=doc_text[start:end], start_char=start, end_char=end, score=score,
-                       similarity=round(similarity, 6), coverage=round(share, 4), bonus=bonus)
-        for (_, _, start, end), (score, similarity, share, bonus) in zip(
-            chunk.sentences, _scores(chunk, vectors, query_vector, weighted_terms, coverage_weight, window,
-                                     answer, answer_weight))
+        ScoredSentence(quote=doc_text[span.doc_start:span.doc_end], start_char=span.doc_start, end_char=span.doc_end,
+                       score=score, similarity=round(similarity, 6), coverage=round(share, 4), bonus=bonus,
+                       role=span.role)
+        for span, (score, similarity, share, bonus) in zip(
+            chunk.sentences, _scores(chunk, vectors, query_vector, weighted_terms, query, scoring))
     ]
     return tuple(sorted(scored, key=lambda s: (-s.score, s.start_char)))

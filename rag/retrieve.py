@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from rag.answer_type import AnswerType, expected_answer
+from rag import aliases
 from rag.config import RagConfig
-from rag.rescore import best_sentence_score, query_terms, score_sentences
+from rag.query import Query, analyse
+from rag.rescore import Scoring, best_sentence_score, query_terms, score_sentences
 from rag.types import Hit
 
 
@@ -96,15 +97,15 @@ class Retriever:
         chunks = self._chunks_by_id(ranked[:max(k, rescore) * 2])
         hits = [self._hit(chunks[cid], fused[cid], dense.get(cid), lexical.get(cid))
                 for cid in ranked[:max(k, rescore) * 2] if cid in chunks]  # no row: an interrupted run
-        weighted, answer = self._weighted_terms(query), expected_answer(query)
+        weighted, question = self._weighted_terms(query), analyse(query)
         if rescore:
-            hits = self._rescore(query_vector, hits[:rescore], chunks, weighted, answer) + hits[rescore:]
+            hits = self._rescore(query_vector, hits[:rescore], chunks, weighted, question) + hits[rescore:]
         hits = _dedupe(hits, k)
         unscored = [h for h in hits if not h.sentences]
         if unscored:  # single-retriever modes and hits below the rescored depth: sentences, same order
             if query_vector is None:
                 query_vector = np.asarray(self._embed_query(query), dtype=np.float32)
-            scored = self._score(query_vector, unscored, chunks, weighted, answer)
+            scored = self._score(query_vector, unscored, chunks, weighted, question)
             hits = [h if h.sentences else dataclasses.replace(h, sentences=scored[h.chunk_id]) for h in hits]
         return hits
 
@@ -132,7 +133,7 @@ class Retriever:
 
     def _lexical_candidates(self, query: str, depth: int, sources: list[str] | None) -> dict[str, float]:
         wanted = set(sources) if sources else None
-        found = self._lexical.search(query, depth * (4 if wanted else 1))
+        found = self._lexical.search(aliases.expand(query), depth * (4 if wanted else 1))
         if wanted:
             chunks = self._chunks_by_id([cid for cid, _ in found])
             found = [(cid, s) for cid, s in found if cid in chunks and chunks[cid].doc_id in wanted]
@@ -151,19 +152,18 @@ class Retriever:
         return query_terms(query, idf, unseen)
 
     def _score(self, query_vector: np.ndarray, hits: list[Hit], chunks, weighted: dict[str, float],
-               answer: AnswerType | None) -> dict:
+               question: Query) -> dict:
         """The scored sentences of each hit's chunk, by chunk id."""
-        cfg = self.config
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
+        scoring = Scoring.of(self.config)
         return {
             h.chunk_id: score_sentences(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector,
-                                        self._doc_text(h.source), weighted, cfg.coverage_weight, cfg.sentence_window,
-                                        answer, cfg.answer_type_weight)
+                                        self._doc_text(h.source), weighted, question, scoring)
             for h in hits
         }
 
     def _rescore(self, query_vector: np.ndarray, hits: list[Hit], chunks, weighted: dict[str, float],
-                 answer: AnswerType | None) -> list[Hit]:
+                 question: Query) -> list[Hit]:
         """Re-rank by chunk z + sentence_weight * best-sentence z. Only the best sentence's score is
         computed here; the full scored sentences are built later for the hits actually returned.
 
@@ -172,8 +172,9 @@ class Retriever:
         dropped, so that k hits can still be filled)."""
         cfg = self.config
         vectors = self._vectors_by_id([h.chunk_id for h in hits])
+        scoring = Scoring.of(cfg)
         best = {h.chunk_id: best_sentence_score(chunks[h.chunk_id], vectors.get(h.chunk_id), query_vector, weighted,
-                                                cfg.coverage_weight, cfg.sentence_window, answer, cfg.answer_type_weight)
+                                                question, scoring)
                 for h in hits}
         z_chunk = zscores({h.chunk_id: h.score for h in hits})
         z_best = zscores({cid: score for cid, (score, _) in best.items()})

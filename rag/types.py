@@ -11,8 +11,10 @@ class ScoredSentence:
 
     `start_char`/`end_char` index the original file, so `quote` is exactly what the file holds
     there; `coverage` is the share of the question's (idf-weighted) terms the sentence contains;
-    `bonus` is the part of `score` owed to holding the kind of answer asked for (rag.answer_type),
-    which ranks sentences but is no evidence that the documents answer the question.
+    `bonus` is the part of `score` that ranks sentences but is no evidence that the documents
+    answer the question: holding the kind of answer asked for (a name for "who", a reason for
+    "why", a description for "what is X"; rag.rescore). `role` is what the
+    sentence is on the page (index.roles): only "body" sentences are quoted as answers.
     """
 
     quote: str
@@ -22,6 +24,7 @@ class ScoredSentence:
     similarity: float
     coverage: float
     bonus: float = 0.0
+    role: str = "body"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class Hit:
 
     @property
     def best_sentence(self) -> ScoredSentence | None:
-        return self.sentences[0] if self.sentences else None
+        """The best sentence that can be quoted (a statement, not a heading or the text's own
+        question), which is what the passage was ranked for; else the best of any."""
+        return next((s for s in self.sentences if s.role == "body"), self.sentences[0] if self.sentences else None)
 
 
 @dataclass(frozen=True)

@@ -404,6 +404,7 @@ def test_evidence_coverage_counts_documents_not_strings():
     ("The talks went nowhere.", "The talks went nowhere.", None),
     ("• Trump wants to end the conflict fairly", "  • Trump wants to end the conflict fairly", None),
     ("Potholes in the road to peace", "Potholes in the road to peace were many, he said.", None),
+    ("Kiev is either split or neutral territory", "Kiev is either split or neutral territory", None),
     ("By the end of May, Russia had agreed.", None, None),
     ("Sources of the conflict are old.", None, None),
     ("", None, None),

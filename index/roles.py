@@ -1,0 +1,90 @@
+"""What part a sentence plays on the page, decided once at index time and stored with it.
+
+An answer quotes sentences, and some sentences are not statements: a question the article asks
+itself ("How will we know if Putin is serious?"), a heading or title, a byline or photo credit, a
+caption or a legal disclaimer. They often repeat the question's words better than the sentence that answers it,
+so they win on similarity; marked here, they still help find the passage but are never quoted as
+an answer (`QUOTABLE`).
+
+The rules read the sentence and the line it sits on, nothing else, so they work on any prose:
+- question: it ends with "?";
+- credit: a byline ("By Jane Doe", "[By ... columnist ...]"), "translated by", "Photo:", a
+  comment's author line ("3. Ian Welsh"), or a short line ending in an agency or image credit;
+- boilerplate: disclaimers, rights notices, "do not necessarily represent the views of";
+- heading: a whole line with no sentence ending, no bullet and no finite verb ("Potholes in the
+  road to peace"; "Kiev is either split ..." has a verb and is a statement);
+- caption: a one-sentence line directly above a credit line.
+"""
+
+from __future__ import annotations
+
+import re
+
+QUOTABLE = frozenset({"body"})
+ROLES = ("body", "question", "heading", "credit", "caption", "boilerplate")
+
+_CLOSERS = "\"'”’»)]"
+_CREDIT_WORDS = (r"reuters|ap|afp|getty(?: images)?|xinhua|tass|epa|handout|wikipedia|shutterstock|screenshot|"
+                 r"file photo|photo|photograph|image|illustration|courtesy|pool|archive")
+_CREDIT = re.compile(
+    r"^\W*(?i:photo(graph)?|image|picture|illustration|source|original source|credits?|courtesy)\s*:"
+    r"|^\W*(?i:by)\s+(the\s+)?[A-Z][\w.'’-]*(\s+[A-Z][\w.'’-]*)*\s*([,\]|]|$)"
+    r"|\b(?i:(translated|reporting|editing|written|compiled) by)\b"
+    r"|^\s*\d{1,4}\.\s+\S.{0,60}$"  # a reader comment's author line: "3. Ian Welsh"
+    rf"|(^|[,.;/|]\s*|\s)(?i:{_CREDIT_WORDS})\s*[\])]?\s*$"
+)
+_AUTHOR_LINE = re.compile(r"^\s*\d{1,4}\.\s+\S.{0,60}$")
+_BOILERPLATE = re.compile(
+    r"(?i)^\W*disclaimer\b|all rights reserved|reproduction is (strictly )?prohibited|"
+    r"do(es)? not necessarily (represent|reflect)|views expressed (here|in this)|"
+    r"violators will be|unauthori[sz]ed reproduction"
+)
+_FINITE_VERB = re.compile(
+    r"(?i)\b(is|are|was|were|am|be|been|has|have|had|do|does|did|will|would|can|could|shall|should|may|might|must|"
+    r"says|said|gets|got|goes|went|becomes|became|wants|wanted|needs|needed|makes|made|seems|seemed)\b|n[’']t\b")
+_SENTENCE_END = re.compile(r"[.!?…;][" + re.escape(_CLOSERS) + r"]*$")
+_BULLET = re.compile(r"^\s*([•·▪‣◦*–—-]|\(?\d{1,3}[.)]|[a-z][.)])\s")
+_MAX_HEADING_WORDS = 20
+
+
+def sentence_role(text: str, start: int, end: int, in_comment: bool = False) -> str:
+    """The role of `text[start:end]` (one of `ROLES`). `in_comment`: the sentence is inside a reader
+    comment, where lines without a full stop are talk, not headings."""
+    sentence = " ".join(text[start:end].split())
+    if not sentence:
+        return "body"
+    line = _line(text, start, end)
+    bare = sentence.rstrip(_CLOSERS)
+    if bare.endswith("?"):
+        return "question"
+    whole_line = sentence == line
+    short = len(sentence.split()) <= 25
+    if _CREDIT.search(sentence) and (short or whole_line):
+        return "credit"
+    if _BOILERPLATE.search(sentence):
+        return "boilerplate"
+    if whole_line and not in_comment and not _SENTENCE_END.search(sentence) and not _BULLET.match(line) \
+            and len(sentence.split()) <= _MAX_HEADING_WORDS and not _FINITE_VERB.search(sentence):
+        return "heading"
+    following = _next_line(text, end)
+    if whole_line and short and not in_comment and _CREDIT.search(following) and not _AUTHOR_LINE.match(following):
+        return "caption"
+    return "body"
+
+
+def _line(text: str, start: int, end: int) -> str:
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return " ".join(text[first:len(text) if last == -1 else last].split())
+
+
+def _next_line(text: str, end: int) -> str:
+    """The next non-empty line after the one holding `end`."""
+    position = text.find("\n", end)
+    while position != -1:
+        following = text.find("\n", position + 1)
+        line = text[position + 1:len(text) if following == -1 else following].strip()
+        if line:
+            return " ".join(line.split())
+        position = following
+    return ""

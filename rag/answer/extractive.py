@@ -1,0 +1,142 @@
+"""The default answerer: quote the sentences that answer the question, each with its citation.
+
+No model writes anything, so every word of the answer is a verbatim quote from a file and is
+supported by construction; what is left to get right is choosing the sentences:
+
+- only statements are quoted: a question the text asks itself, a heading, a byline, a caption or
+  a disclaimer (their role, found at index time) never is, however well it matches;
+- the answer leads with its best sentence (the sentence scores of rag.rescore: similarity,
+  the question's terms it holds, the kind of answer it holds, less a penalty for only repeating
+  the question; a lower-ranked passage starts behind by `answer_rank_penalty` per place);
+- a further sentence joins only when it scores within `margin` of the lead and adds evidence the
+  chosen ones lack: a term of the question they do not hold, an answer of the asked kind they do
+  not give, a second document, or the lead's own next sentence (which often carries the answer
+  the lead only introduces); up to `max_sentences`;
+- after the lead, the others follow in document order, so they read in order.
+
+Whether to answer at all is rag.abstain's call, made on the passages and on the chosen quotes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from index.lexical import terms
+from index.roles import QUOTABLE
+from rag.answer.base import Corpus, Request, timings
+from rag.cite import DocText, citation
+from rag.config import RagConfig
+from rag.injection import looks_like_instruction
+from rag.query import Query, analyse
+from rag.types import Answer, AnswerSentence, Citation, Hit, ScoredSentence
+
+MIN_WORDS = 4  # shorter "sentences" are fragments, not answers
+Candidate = tuple[ScoredSentence, Hit]
+
+
+@dataclass(frozen=True)
+class Extract:
+    text: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+
+
+class ExtractiveAnswerer:
+    """Quotes, or an abstention that says what is missing."""
+
+    def __init__(self, config: RagConfig, corpus: Corpus) -> None:
+        self.config = config
+        self.corpus = corpus
+
+    def stream(self, request: Request) -> Iterator[str | Answer]:
+        answer = self.answer(request)
+        yield answer.text
+        yield answer
+
+    def answer(self, request: Request) -> Answer:
+        from rag import abstain
+        from rag.followup import resolve
+
+        cfg = self.config
+        resolved = resolve(request.question, request.conversation, self.corpus.similarity)
+        hits = self.corpus.search(resolved, request.k, request.mode, request.sources)
+        retrieved = time.perf_counter()
+        query = analyse(resolved)
+        support = abstain.check(resolved, hits, cfg.abstain_min_score, self.corpus.vocabulary(),
+                                cfg.abstain_missing_name_score)
+        extract = answer(hits, self.corpus.doc_text, query, cfg.answer_sentences, cfg.answer_margin,
+                         cfg.answer_rank_penalty)
+        reason = support.reason if not support.answerable else (
+            abstain.answer_type_gap(query, [c.quote for c in extract.citations]) if extract.citations
+            else "no sentence in the passages that match the question can stand as an answer")
+        common = dict(question=request.question, resolved_question=resolved, generator="extractive",
+                      warnings=tuple(request.warnings), timings=timings(request.started, retrieved))
+        if reason:
+            text = f"The documents don't answer this: {reason}. The closest passages are shown below."
+            return Answer(text=text, abstained=True, passages=tuple(hits[:3]), missing_terms=support.missing_terms,
+                          **common)
+        return Answer(text=extract.text, abstained=False, citations=extract.citations, sentences=extract.sentences,
+                      passages=tuple(hits), **common)
+
+
+def candidates(hits: Sequence[Hit]) -> list[Candidate]:
+    """Each distinct quotable sentence of the passages once (chunks overlap), from its best-ranked passage."""
+    seen: set[tuple[str, int]] = set()
+    pool: list[Candidate] = []
+    for hit in hits:
+        for sentence in hit.sentences:
+            key = (hit.source, sentence.start_char)
+            if key in seen or sentence.role not in QUOTABLE or len(sentence.quote.split()) < MIN_WORDS \
+                    or looks_like_instruction(sentence.quote):
+                continue
+            seen.add(key)
+            pool.append((sentence, hit))
+    return pool
+
+
+def select(pool: list[Candidate], query: Query, max_sentences: int, margin: float,
+           rank_penalty: float = 0.0) -> list[Candidate]:
+    """The lead, then what adds to it, in document order (see the module docstring)."""
+    if not pool:
+        return []
+
+    def strength(item: Candidate) -> float:
+        return item[0].score - rank_penalty * (max(item[1].rank, 1) - 1)
+
+    ranked = sorted(pool, key=lambda p: (-strength(p), p[1].rank, p[0].start_char))
+    lead = ranked[0]
+    chosen = [lead]
+    held = set(terms(lead[0].quote)) & set(query.terms)
+    answers = set(query.answer_words(lead[0].quote))
+    for item in ranked[1:]:
+        if len(chosen) >= max_sentences or strength(item) < strength(lead) - margin:
+            break
+        own = set(terms(item[0].quote)) & set(query.terms)
+        new_answers = set(query.answer_words(item[0].quote)) - answers
+        other_document = item[1].source not in {c[1].source for c in chosen}
+        follows_lead = item[1].source == lead[1].source and 0 <= item[0].start_char - lead[0].end_char <= 3
+        if own - held or new_answers or other_document or follows_lead:
+            chosen.append(item)
+            held |= own
+            answers |= new_answers
+    order = list(dict.fromkeys(c[1].source for c in chosen))
+    return [lead] + sorted(chosen[1:], key=lambda c: (order.index(c[1].source), c[0].start_char))
+
+
+def answer(hits: Sequence[Hit], doc_text: DocText, query: Query | None = None, max_sentences: int = 3,
+           margin: float = 0.1, rank_penalty: float = 0.0) -> Extract:
+    chosen = select(candidates(hits), query or analyse(""), max_sentences, margin, rank_penalty)
+    parts: list[str] = []
+    sentences: list[AnswerSentence] = []
+    citations: list[Citation] = []
+    for marker, (sentence, hit) in enumerate(chosen, start=1):
+        quote = " ".join(sentence.quote.split())
+        if hit.section.startswith("reader comment"):
+            quote = f"{hit.section[0].upper()}{hit.section[1:]}: “{quote}”"  # say who said it
+        text = f"{quote} [{marker}]"
+        parts.append(text)
+        sentences.append(AnswerSentence(text, (marker,), True))
+        citations.append(citation(marker, hit, sentence, doc_text))
+    return Extract(" ".join(parts), tuple(sentences), tuple(citations))

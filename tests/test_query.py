@@ -1,0 +1,72 @@
+"""One reading of a question (rag/query.py): its form, the answer it expects, its focus, and which
+sentences hold such an answer. Pure functions, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.query import analyse, key_terms
+
+
+@pytest.mark.parametrize("question, form, expects", [
+    ("Who heads the Russian delegation?", "wh", "person"),
+    ("whose idea was the ceasefire?", "wh", "person"),
+    ("Who led the delegation in 2022 and who in Istanbul?", "wh", "person"),
+    ("What is the name of the Chechen commander?", "wh", "person"),
+    ("Which Carnegie analyst called it obscurantist?", "wh", "person"),
+    ("Which city hosted the talks?", "wh", "place"),
+    ("Where did Zelensky fly?", "wh", "place"),
+    ("How many rounds of talks were held?", "wh", "number"),
+    ("How long should I bake bread?", "wh", "number"),
+    ("When did the talks restart?", "wh", "date"),  # a date, here and in abstention alike
+    ("On what date did the talks restart?", "wh", "date"),
+    ("What is BATNA?", "definition", None),
+    ("Who is Vladimir Medinsky?", "definition", None),
+    ("What is Russia's BATNA, according to the author?", "definition", None),
+    ("What does Melvin mean by the Ukrainian minimum?", "definition", None),
+    ("Why was Istanbul picked?", "why", None),
+    ("What caused the near-deal to fall apart?", "why", None),
+    ("How did Putin undercut the ceasefire push?", "how", None),
+    ("Did Trump back restarting the talks?", "yesno", None),
+    ("Is a major step forward likely soon?", "yesno", None),
+    ("And did Kyiv agree?", "yesno", None),
+    ("What was the outcome of the talks in Istanbul last week?", "wh", None),
+    ("Tell me who won", "wh", None),  # "who" inside a sentence is not the question word
+])
+def test_form_and_expected_answer(question, form, expects):
+    query = analyse(question)
+    assert (query.form, query.expects) == (form, expects)
+
+
+def test_focus_is_what_a_definition_or_a_count_is_about():
+    assert analyse("What is Russia's BATNA, according to the author?").focus == "Russia's BATNA"
+    assert analyse("What does Melvin mean by the Ukrainian minimum?").focus == "Ukrainian minimum"
+    assert analyse("How many rounds of negotiations have been held?").focus == "rounds"
+    assert analyse("Who is Rubio?").focus_terms == ("rubio",)
+
+
+def test_a_person_is_a_whole_name_the_question_does_not_already_use():
+    who = analyse("Who heads the Russian delegation?")
+    assert who.holds_answer("The Russian delegation is headed by Vladimir Medinsky, a former minister.")
+    assert not who.holds_answer("With Russia's assault in its second week, Ukrainian and Russian delegates met.")
+    assert not who.holds_answer("The Russian delegation arrived late.")  # "The Russian": a function word
+    named = analyse("Which analyst called Medinsky's society obscurantist?")
+    assert not named.holds_answer("The delegation is headed by Vladimir Medinsky, who oversees the society.")
+
+
+def test_a_place_a_number_and_a_date():
+    where = analyse("Where did Zelensky fly after the talks?")
+    assert where.holds_answer("Zelensky left for an official visit to Albania at 19:30.")
+    assert not where.holds_answer("Zelensky left after the talks ended.")
+    assert not where.holds_answer("Afterwards the delegation rested.")  # a capital that opens the sentence
+    how_many = analyse("How many rounds of negotiations have been held?")
+    assert how_many.holds_answer("Both sides have conducted five rounds of direct negotiations.")
+    assert not how_many.holds_answer("Both sides have conducted direct negotiations.")
+    when = analyse("When did the talks restart?")
+    assert when.holds_answer("The talks restarted on May 15th.") and when.holds_answer("They met in March 2022.")
+    assert not when.holds_answer("The talks restarted in Istanbul.")
+
+
+def test_key_terms_are_names_and_numbers_not_the_first_word_or_a_year():
+    assert key_terms("Did the delegations meet in Geneva in 2022 with 12 officials?") == ["Geneva", "12"]
+    assert key_terms("Where did Zelensky's plane land?") == ["Zelensky"]

@@ -1,0 +1,93 @@
+"""Sentence roles found at index time (index/roles.py) and how the extractive answerer chooses
+its sentences (rag/answer/extractive.py): hand-made text and passages, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.roles import sentence_role
+from rag.answer.extractive import answer, candidates, select
+from rag.query import analyse
+from rag.types import Hit, ScoredSentence
+
+PAGE = """Potholes in the road to peace
+
+[By Jane Doe, staff columnist, translated by John Roe]
+
+Why would they pick such a figure? Because he is loyal, Melvin says.
+
+Representatives meet in Abu Dhabi for talks.
+Handout via Reuters
+
+Kiev is either split down the middle or becomes neutral territory
+- Trump wants the war over quickly
+Disclaimer: the views here do not necessarily represent those of the site.
+"""
+
+
+@pytest.mark.parametrize("sentence, role", [
+    ("Potholes in the road to peace", "heading"),
+    ("[By Jane Doe, staff columnist, translated by John Roe]", "credit"),
+    ("Why would they pick such a figure?", "question"),
+    ("Because he is loyal, Melvin says.", "body"),
+    ("Representatives meet in Abu Dhabi for talks.", "caption"),
+    ("Handout via Reuters", "credit"),
+    ("Kiev is either split down the middle or becomes neutral territory", "body"),  # a verb: a statement
+    ("- Trump wants the war over quickly", "body"),  # a bullet is content
+    ("Disclaimer: the views here do not necessarily represent those of the site.", "boilerplate"),
+])
+def test_sentence_roles(sentence, role):
+    start = PAGE.index(sentence)
+    assert sentence_role(PAGE, start, start + len(sentence)) == role
+
+
+def test_in_a_reader_comment_a_line_without_a_full_stop_is_talk():
+    text = "I'll send a map later\n\nUS and Russia split Ukraine down the Dneipr\n"
+    start = text.index("US and")
+    end = text.index("\n", start)
+    assert sentence_role(text, start, end, in_comment=False) == "heading"
+    assert sentence_role(text, start, end, in_comment=True) == "body"
+
+
+def _hit(source: str, rank: int, sentences: list[tuple[str, int, float, str]]) -> Hit:
+    scored = tuple(ScoredSentence(quote=q, start_char=s, end_char=s + len(q), score=sc, similarity=sc, coverage=0.0,
+                                  role=role) for q, s, sc, role in sentences)
+    text = " ".join(q for q, *_ in sentences)
+    return Hit(chunk_id=f"{source}-{rank}", source=source, text=text, start_char=0, end_char=len(text), score=1.0,
+               rank=rank, sentences=tuple(sorted(scored, key=lambda x: -x.score)))
+
+
+def test_the_answer_leads_with_its_best_sentence_then_reads_in_document_order():
+    query = analyse("Why did Russia and Turkey agree on Istanbul?")
+    hits = [_hit("a.txt", 1, [("Russia agreed to Istanbul because of the earlier talks.", 500, 0.9, "body"),
+                              ("Why did Russia agree on Istanbul at all?", 400, 1.2, "question"),
+                              ("Turkey was also willing to host the delegations there.", 100, 0.8, "body")])]
+    chosen = select(candidates(hits), query, max_sentences=3, margin=0.3)
+    assert [s.start_char for s, _ in chosen] == [500, 100]  # the lead, then the rest in document order
+    assert all(s.role == "body" for s, _ in chosen)  # the text's own question is never quoted
+
+
+def test_a_sentence_joins_only_when_it_adds_evidence():
+    query = analyse("Who heads the Russian delegation?")
+    hits = [_hit("a.txt", 1, [("The Russian delegation is headed by Vladimir Medinsky.", 0, 1.0, "body"),
+                              ("The Russian delegation is headed by a conservative.", 200, 0.95, "body"),
+                              ("Jensen calls Dmitry Kozak the old negotiator.", 400, 0.9, "body")])]
+    chosen = select(candidates(hits), query, max_sentences=3, margin=0.3)
+    # The second sentence repeats what the lead holds; the third names someone new.
+    assert [s.start_char for s, _ in chosen] == [0, 400]
+
+
+def test_answer_builds_markers_and_attributes_reader_comments():
+    hits = [_hit("a.txt", 1, [("China is giving the EU a lifeline today.", 0, 1.0, "body")])]
+    hits[0] = Hit(**{**hits[0].__dict__, "section": "reader comment 10 by KT Chong"})
+    text = "China is giving the EU a lifeline today."
+    extract = answer(hits, lambda source: text, analyse("What is China giving the EU?"))
+    assert extract.text == "Reader comment 10 by KT Chong: “China is giving the EU a lifeline today.” [1]"
+    assert extract.citations[0].quote == text
+
+
+def test_every_generator_name_has_an_answerer():
+    from rag.answer import FACTORIES
+    from rag.config import GENERATORS
+
+    assert tuple(FACTORIES) == GENERATORS
