@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-QUOTABLE = frozenset({"body"})
+QUOTABLE = frozenset({"body"})  # quoted as an answer
+UNRANKED = frozenset({"question"})  # does not rank its passage by itself (only through its neighbours)
 ROLES = ("body", "question", "heading", "credit", "caption", "boilerplate")
 
 _CLOSERS = "\"'”’»)]"

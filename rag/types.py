@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from index.roles import UNRANKED
+
 
 @dataclass(frozen=True)
 class ScoredSentence:
@@ -48,9 +50,9 @@ class Hit:
 
     @property
     def best_sentence(self) -> ScoredSentence | None:
-        """The best sentence that can be quoted (a statement, not a heading or the text's own
-        question), which is what the passage was ranked for; else the best of any."""
-        return next((s for s in self.sentences if s.role == "body"), self.sentences[0] if self.sentences else None)
+        """The best sentence the passage was ranked for (not the text's own question, which ranks
+        nothing by itself); else the best of any."""
+        return next((s for s in self.sentences if s.role not in UNRANKED), self.sentences[0] if self.sentences else None)
 
 
 @dataclass(frozen=True)
