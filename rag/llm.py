@@ -101,6 +101,7 @@ class ChatAnswerer:
             system_prompt=SYSTEM_PROMPT, context_prompt=CONTEXT_PROMPT, context_refine_prompt=CONTEXT_PROMPT,
         )
         _quiet_stream_threads()
+        response = None
         try:
             response = engine.stream_chat(question)
             for delta in response.response_gen:
@@ -108,6 +109,11 @@ class ChatAnswerer:
         except RagError:
             raise
         except Exception as exc:  # the integrations raise their HTTP clients' own errors
+            # llama-index raises as soon as its reader thread fails, before handing over what it
+            # had already received: on a busy machine that was the whole reply. Give it out first.
+            received = _drain(response)
+            if received:
+                yield received
             raise BackendError(_describe(exc)) from exc
 
     def _as_llama_retriever(self):
@@ -124,6 +130,15 @@ class ChatAnswerer:
                         for i, hit in enumerate(outer.passages, start=1)]
 
         return _Passages()
+
+
+def _drain(response) -> str:
+    """The text a streaming response received but did not hand over yet."""
+    queue = getattr(response, "queue", None)
+    parts = []
+    while queue is not None and not queue.empty():
+        parts.append(queue.get_nowait())
+    return "".join(parts)
 
 
 def _quiet_stream_threads() -> None:

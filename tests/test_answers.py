@@ -19,7 +19,7 @@ FIRST_SET = [c for c in DEV if c.id.startswith(("fact-", "paraphrase-", "paraphr
 
 # What the default settings reach on the test split (docs/eval.md), less a margin for noise: a
 # change that loses more than that fails. The issue's floors are higher; see the docstrings.
-HIT1, HIT5, MRR, ANSWER_EVIDENCE, FIRST = 0.64, 0.84, 0.71, 0.66, 0.55  # measured 0.671 / 0.866 / 0.740, 0.695, 0.585
+HIT1, HIT5, MRR, ANSWER_EVIDENCE, FIRST = 0.63, 0.84, 0.70, 0.67, 0.55  # measured 0.658 / 0.866 / 0.734, 0.701, 0.585
 ANSWERED_UNANSWERABLE = {False: 7, True: 5}  # of 26 dev and 15 test (measured 6 and 5); the issue asks 0
 
 
@@ -67,8 +67,8 @@ def figures(answers, cases) -> dict:
 
 def test_retrieval_and_answers_on_the_test_split(answers):
     """Issue #13 asks, on the test split: hit@1 >= 0.85, hit@5 >= 0.97, MRR >= 0.90, answer
-    evidence >= 0.85, first sentence >= 0.75. Measured (docs/eval.md): 0.671 / 0.866 / 0.740,
-    0.695, 0.585 -- short of the floors, as the docs say; these bounds guard what is reached."""
+    evidence >= 0.85, first sentence >= 0.75. Measured (docs/eval.md): 0.658 / 0.866 / 0.734,
+    0.701, 0.585 -- short of the floors, as the docs say; these bounds guard what is reached."""
     test = figures(answers, TEST)
     assert test["hit@1"] >= HIT1 and test["hit@5"] >= HIT5 and test["mrr@10"] >= MRR, test
     assert test["answer_evidence"] >= ANSWER_EVIDENCE and test["first_sentence_evidence"] >= FIRST, test
@@ -89,8 +89,8 @@ def test_abstentions_on_both_splits(answers):
 
 def test_dev_and_test_do_not_drift_apart(answers):
     """Issue #13: dev minus test <= 0.05 on hit@1 and answer evidence (more is tuning to dev). The
-    recipe's dev questions against test: 0.687 vs 0.671 hit@1. The whole dev split, which holds the
-    63 questions earlier sessions tuned on, measures 0.748 (a gap of 0.077; docs/eval.md)."""
+    recipe's dev questions against test: 0.675 vs 0.659 hit@1. The whole dev split, which holds the
+    63 questions earlier sessions tuned on, measures 0.748 (a gap of 0.090; docs/eval.md)."""
     recipe_dev = [c for c in DEV if c not in FIRST_SET]
     dev, test = figures(answers, recipe_dev), figures(answers, TEST)
     assert dev["hit@1"] - test["hit@1"] <= 0.05 and dev["answer_evidence"] - test["answer_evidence"] <= 0.05
