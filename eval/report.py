@@ -35,6 +35,9 @@ def table(results: dict) -> list[list[str]]:
     several = len(results["configs"]) > 1
     header = ["metric"]
     for config in results["configs"]:
+        if names == ["all"]:  # one set, no splits: the configuration names the column
+            header.append(config["name"] if several else "value")
+            continue
         prefix = f"{config['name']} · " if several else ""
         header += [f"{prefix}{s}" for s in names] + ([f"{prefix}dev − test"] if gap else [])
     rows = [header]
