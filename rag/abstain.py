@@ -14,6 +14,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from index.lexical import terms
+from index.roles import QUOTABLE
 from rag import aliases
 from rag.query import NUMBER_WORDS, Query, analyse, candidates, has_number, key_terms, new_answers
 from rag.types import Hit
@@ -36,11 +37,12 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
     most of the question's words unknown to the corpus (another language, another topic); a key
     term the corpus never uses; a name the matching passages never use, unless a sentence matches
     very closely anyway (`missing_name_score`: "the Atlantic alliance" is NATO); and the best
-    sentence's score under `min_score`. `vocabulary` is every term of the corpus (BM25's).
+    statement's score under `min_score` (the text's own questions and headings match a question
+    without answering it, so they do not count). `vocabulary` is every term of the corpus (BM25's).
     """
     if not hits:
         return Support(False, reason="nothing in the index matches the question")
-    best = max((s.score - s.bonus for h in hits for s in h.sentences), default=0.0)
+    best = max((s.score - s.bonus for h in hits for s in h.sentences if s.role in QUOTABLE), default=0.0)
     question_terms = list(dict.fromkeys(terms(question)))
     if vocabulary and question_terms:
         known = sum(t in vocabulary for t in question_terms) / len(question_terms)
