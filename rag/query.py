@@ -14,6 +14,7 @@ rest). Expected answers: `person` ("who", "whose", "what is the name of"), `plac
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -123,8 +124,9 @@ class Query:
         return bool(self.answer_words(sentence))
 
 
+@functools.lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
-    """Read `question` once; see `Query`."""
+    """Read `question` once; see `Query`. Cached: retrieval, scoring and abstention all ask."""
     text = " ".join(question.split())
     form, focus = _form(text)
     expects = _expects(text, form)
