@@ -15,7 +15,6 @@ from eval.dataset import load_dataset
 from eval.run import evaluate, parse_variant
 from rag.config import RagConfig
 
-
 DATA = Path(__file__).resolve().parent / "data"
 SEEDS_SETS = (DATA / "seeds_dev.jsonl", DATA / "seeds_test.jsonl")  # `rag eval` with no dataset
 

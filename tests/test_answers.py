@@ -1,11 +1,12 @@
-"""Answers from the default (extractive) answerer over the real seeds index: quality floors on the
-dev set, exact quotes, abstention, follow-ups, the CLI, and questions that are not questions."""
+"""Answers from the default (extractive) answerer over the real seeds index: issue #13's figures on
+the dev and test splits (no echo sentences, abstentions, what retrieval and answers reach), exact
+quotes, follow-ups, the CLI, and questions that are not questions."""
 
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT, SEEDS, TRUMP_QUESTION
+
 from eval import metrics
 from eval.dataset import load_jsonl
 
