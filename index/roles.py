@@ -37,7 +37,7 @@ _CREDIT = re.compile(
 _AUTHOR_LINE = re.compile(r"^\s*\d{1,4}\.\s+\S.{0,60}$")
 _BOILERPLATE = re.compile(
     r"(?i)^\W*disclaimer\b|all rights reserved|reproduction is (strictly )?prohibited|"
-    r"do(es)? not necessarily (represent|reflect)|views expressed (here|in this)|"
+    r"(views|opinions|viewpoint)\b[^.]{0,80}\bdo(es)? not necessarily (represent|reflect)|views expressed (here|in this)|"
     r"violators will be|unauthori[sz]ed reproduction"
 )
 _FINITE_VERB = re.compile(

@@ -22,6 +22,7 @@ Handout via Reuters
 Kiev is either split down the middle or becomes neutral territory
 - Trump wants the war over quickly
 Disclaimer: the views here do not necessarily represent those of the site.
+The poll does not necessarily reflect what voters think.
 """
 
 
@@ -35,6 +36,7 @@ Disclaimer: the views here do not necessarily represent those of the site.
     ("Kiev is either split down the middle or becomes neutral territory", "body"),  # a verb: a statement
     ("- Trump wants the war over quickly", "body"),  # a bullet is content
     ("Disclaimer: the views here do not necessarily represent those of the site.", "boilerplate"),
+    ("The poll does not necessarily reflect what voters think.", "body"),
 ])
 def test_sentence_roles(sentence, role):
     start = PAGE.index(sentence)
