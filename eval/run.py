@@ -8,6 +8,7 @@ one index, and a second run re-embeds nothing (embeddings are also cached by con
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -190,7 +191,14 @@ def _echoes(answer, sentences, texts: dict[str, str]) -> list[tuple[str, str]]:
 
 def _file_text(path: Path) -> str:
     """The file's text as the indexer decodes it (any encoding, HTML as text), read afresh from
-    disk: what citation spans point into, checked without trusting the index's copy."""
+    disk: what citation spans point into, checked without trusting the index's copy. Decoded once
+    per version of the file (every case reads the same few files)."""
+    stat = path.stat()
+    return _decoded(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded(path: Path, mtime_ns: int, size: int) -> str:
     from index.decode import decode
 
     text, _ = decode(path.read_bytes())

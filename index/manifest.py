@@ -56,7 +56,7 @@ class DocRecord:
 class Manifest:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        self._role_texts: dict[str, str] = {}  # documents read to give an older index's sentences roles
+        self._texts: dict[str, str] = {}  # documents read to derive an older index's sentences
         if readonly:
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         else:
@@ -175,24 +175,25 @@ class Manifest:
         from the original text (the same rules, read off the file's own lines)."""
         if all(len(span) == 5 for span in stored):
             return tuple(SentenceSpan(*span) for span in stored)
-        text = self._text_for_roles(doc_id)
+        text = self._cached_text(doc_id)
         in_comment = section.startswith("reader comment")
         return tuple(SentenceSpan(*span[:4], role=sentence_role(text, span[2], span[3], in_comment))
                      for span in stored)
 
-    def _text_for_roles(self, doc_id: str) -> str:
-        if doc_id not in self._role_texts:
-            if len(self._role_texts) > 64:
-                self._role_texts.clear()
-            self._role_texts[doc_id] = self.doc_text(doc_id) or ""
-        return self._role_texts[doc_id]
+    def _cached_text(self, doc_id: str) -> str:
+        """A document's original text, kept for the next chunks of the same read (older indexes
+        only: roles and sentence spans are derived from it)."""
+        if doc_id not in self._texts:
+            if len(self._texts) > 64:
+                self._texts.clear()
+            self._texts[doc_id] = self.doc_text(doc_id) or ""
+        return self._texts[doc_id]
 
     def _chunks_without_sentences(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         """Chunks of an index that never recorded sentences: the sentences are split from the
         original text of each chunk's span, and the chunk's text is that original text, so every
         sentence span points into both and quotes stay exact."""
         found: dict[str, Chunk] = {}
-        texts: dict[str, str] = {}
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
             marks = ",".join("?" * len(part))
@@ -200,9 +201,7 @@ class Manifest:
                 f"SELECT chunk_id, doc_id, ordinal, text, start_char, end_char, section, n_tokens "
                 f"FROM chunks WHERE chunk_id IN ({marks})", part,
             ):
-                if doc_id not in texts:
-                    texts[doc_id] = self.doc_text(doc_id) or ""
-                original = texts[doc_id]
+                original = self._cached_text(doc_id)
                 in_comment = section.startswith("reader comment")
                 spans = tuple(SentenceSpan(x - a, y - a, x, y, sentence_role(original, x, y, in_comment))
                               for x, y in split_sentences(original, a, b))

@@ -27,14 +27,14 @@ ROLES = ("body", "question", "heading", "credit", "caption", "boilerplate")
 _CLOSERS = "\"'”’»)]"
 _CREDIT_WORDS = (r"reuters|ap|afp|getty(?: images)?|xinhua|tass|epa|handout|wikipedia|shutterstock|screenshot|"
                  r"file photo|photo|photograph|image|illustration|courtesy|pool|archive")
+_AUTHOR_LINE = re.compile(r"^\s*\d{1,4}\.\s+\S.{0,60}$")
 _CREDIT = re.compile(
     r"^\W*(?i:photo(graph)?|image|picture|illustration|source|original source|credits?|courtesy)\s*:"
     r"|^\W*(?i:by)\s+(the\s+)?[A-Z][\w.'’-]*(\s+[A-Z][\w.'’-]*)*\s*([,\]|]|$)"
     r"|\b(?i:(translated|reporting|editing|written|compiled) by)\b"
-    r"|^\s*\d{1,4}\.\s+\S.{0,60}$"  # a reader comment's author line: "3. Ian Welsh"
+    rf"|{_AUTHOR_LINE.pattern}"  # a reader comment's author line: "3. Ian Welsh"
     rf"|(^|[,.;/|]\s*|\s)(?i:{_CREDIT_WORDS})\s*[\])]?\s*$"
 )
-_AUTHOR_LINE = re.compile(r"^\s*\d{1,4}\.\s+\S.{0,60}$")
 _BOILERPLATE = re.compile(
     r"(?i)^\W*disclaimer\b|all rights reserved|reproduction is (strictly )?prohibited|"
     r"(views|opinions|viewpoint)\b[^.]{0,80}\bdo(es)? not necessarily (represent|reflect)|views expressed (here|in this)|"

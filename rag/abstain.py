@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from index.lexical import terms
 from index.roles import QUOTABLE
 from rag import aliases
-from rag.query import NUMBER_WORDS, Query, analyse, candidates, has_number, key_terms, new_answers
+from rag.query import NUMBER_WORDS, Query, analyse, candidates, has_number, new_answers
 from rag.types import Hit
 
 _WORD = re.compile(r"[\w’'-]+")
@@ -50,13 +50,14 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
         if (known < 0.4 and len(question_terms) >= 3) or (known == 0 and _mostly_non_latin(question)):
             return Support(False, (), best, "most words of the question never occur in the documents "
                                             "(is it in another language than the documents?)")
-    keys = [w for w in key_terms(question) if terms(w)]
+    query = analyse(question)
+    keys = [w for w in query.names if terms(w)]
     absent = [w for w in keys if vocabulary and not _mentioned(w, question, vocabulary)]
     if absent:
         return Support(False, tuple(absent), best, f"the documents never mention {_join(absent)}")
     seen = {t for h in hits for t in terms(h.text)}
     missing = [w for w in keys if not any(ch.isdigit() for ch in w) and not _mentioned(w, question, seen)]
-    if analyse(question).broad and len(missing) <= len(keys) / 2:
+    if query.broad and len(missing) <= len(keys) / 2:
         missing = []  # a comparison of several sources: most of what it names is enough
     if missing and best < missing_name_score:
         return Support(False, tuple(missing), best,

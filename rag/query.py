@@ -109,7 +109,7 @@ class Query:
     focus: str = ""
     broad: bool = False  # asks across documents or asks two things: no single sentence must hold it all
 
-    @property
+    @functools.cached_property
     def focus_terms(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(terms(self.focus)))
 

@@ -9,6 +9,7 @@ best one, and is what the extractive answerer quotes and the abstention check re
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ _REASON = re.compile(r"\b(because|since|due to|owing to|as a result|so that|in o
 _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|has been|had been|became|remains)\b)"
 
 
+@functools.lru_cache(maxsize=256)
+def _says_what(word: str) -> re.Pattern:
+    """A sentence that characterises `word` (compiled once per focus, not once per chunk)."""
+    last = re.escape(word)
+    return re.compile(rf"{last}[’']?s?\W?{_COPULA}|\b[A-Z]\w+\s+{last}\b", re.I)
+
+
 @dataclass(frozen=True)
 class Scoring:
     """How a sentence's score is put together (`RagConfig` fields of the same names)."""
@@ -129,9 +137,9 @@ class Scoring:
 
 def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[float]:
     """`weight` for each sentence that holds the kind of answer the question asks for: a name,
-    place, number or date the question does not already contain; a reason for "why", a means for
-    "how"; for "who/what is X", a sentence that says what X is. A sentence's candidate answers do
-    not depend on the question: cached by (chunk id, kind)."""
+    place, number or date the question does not already contain; a reason for "why"; for
+    "who/what is X", a sentence that says what X is. A sentence's candidate answers do not depend
+    on the question: cached by (chunk id, kind)."""
     if query is None or not weight:
         return [0.0] * len(chunk.sentences)
     texts = chunk.sentence_texts()
@@ -150,8 +158,7 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
         # The sentence that says what X is ("X, the former minister", "X is ..."); half for one that
         # only names X. (Crediting the sentence next to a mere mention was tried: it lost on dev.)
         focus = set(query.focus_terms)
-        last = re.escape(query.focus.split()[-1])
-        says_what = re.compile(rf"{last}[’']?s?\W?{_COPULA}|\b[A-Z]\w+\s+{last}\b", re.I)
+        says_what = _says_what(query.focus.split()[-1])
         return [(weight if says_what.search(text) else weight / 2) if focus <= present else 0.0
                 for text, present in zip(texts, sentence_terms(chunk))]
     return [0.0] * len(chunk.sentences)

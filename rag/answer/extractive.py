@@ -6,8 +6,8 @@ supported by construction; what is left to get right is choosing the sentences:
 - only statements are quoted: a question the text asks itself, a heading, a byline, a caption or
   a disclaimer (their role, found at index time) never is, however well it matches;
 - the answer leads with its best sentence (the sentence scores of rag.rescore: similarity,
-  the question's terms it holds, the kind of answer it holds, less a penalty for only repeating
-  the question; a lower-ranked passage starts behind by `answer_rank_penalty` per place);
+  the question's terms it holds, the kind of answer it holds; a lower-ranked passage starts
+  behind by `answer_rank_penalty` per place);
 - a further sentence joins only when it scores within `margin` of the lead and adds evidence the
   chosen ones lack: a term of the question they do not hold, an answer of the asked kind they do
   not give, a second document, or the lead's own next sentence (which often carries the answer
