@@ -20,6 +20,7 @@ from index.lexical import TOKEN, stemmer_and_stopwords, terms
 from index.roles import UNRANKED
 from index.types import Chunk
 from rag import aliases
+from rag.cache import LruCache
 from rag.query import Query, candidates, new_answers
 from rag.types import ScoredSentence
 
@@ -38,8 +39,11 @@ def coverage(text: str, weighted_terms: Mapping[str, float]) -> float:
     return sum(w for t, w in weighted_terms.items() if t in present) / total
 
 
-_TERMS_CACHE: dict[str, tuple[frozenset[str], ...]] = {}
-_TERMS_CACHE_SIZE = 4096  # chunks; ids hash the chunk's text, so an entry never goes stale
+# By chunk id: ids hash the chunk's text, so an entry never goes stale. Shared by the threads
+# that answer at once, hence locked (rag.cache).
+_TERMS_CACHE: LruCache[str, tuple[frozenset[str], ...]] = LruCache(4096)
+_PAIRS_CACHE: LruCache[str, np.ndarray] = LruCache(4096)
+_CANDIDATES_CACHE: LruCache[tuple[str, str], tuple[frozenset[str], ...]] = LruCache(4096)
 
 
 def sentence_terms(chunk: Chunk) -> tuple[frozenset[str], ...]:
@@ -61,9 +65,7 @@ def sentence_terms(chunk: Chunk) -> tuple[frozenset[str], ...]:
         frozenset(stems[bisect.bisect_left(starts, a):bisect.bisect_left(starts, b)])
         for a, b, *_ in chunk.sentences
     )
-    if len(_TERMS_CACHE) >= _TERMS_CACHE_SIZE:
-        _TERMS_CACHE.clear()
-    _TERMS_CACHE[chunk.chunk_id] = result
+    _TERMS_CACHE.put(chunk.chunk_id, result)
     return result
 
 
@@ -81,18 +83,13 @@ def _similarities(chunk: Chunk, vectors: np.ndarray | None, query_vector: np.nda
     return similarities
 
 
-_PAIRS_CACHE: dict[str, np.ndarray] = {}
-
-
 def _pair_vectors(chunk_id: str, vectors: np.ndarray) -> np.ndarray:
     """Unit mean vectors of each two neighbouring sentences (cached by chunk id, like the terms)."""
     pairs = _PAIRS_CACHE.get(chunk_id)
     if pairs is None or len(pairs) != len(vectors) - 1:
         pairs = vectors[:-1] + vectors[1:]
         pairs /= np.linalg.norm(pairs, axis=1, keepdims=True) + 1e-9
-        if len(_PAIRS_CACHE) >= _TERMS_CACHE_SIZE:
-            _PAIRS_CACHE.clear()
-        _PAIRS_CACHE[chunk_id] = pairs
+        _PAIRS_CACHE.put(chunk_id, pairs)
     return pairs
 
 
@@ -103,8 +100,6 @@ def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:
     return [sum(w for t, w in weighted_terms.items() if aliases.present(t, present)) / total
             for present in sentence_terms(chunk)]
 
-
-_CANDIDATES_CACHE: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
 
 # A reason or a purpose ("because", "so that", "in order to", "this is why"), for why-questions.
 _REASON = re.compile(r"\b(because|since|due to|owing to|as a result|so that|in order to|the reason|that is why|this is "
@@ -145,12 +140,7 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
     texts = chunk.sentence_texts()
     if query.expects:
         key = (chunk.chunk_id, query.expects)
-        found = _CANDIDATES_CACHE.get(key)
-        if found is None:
-            found = tuple(candidates(query.expects, text) for text in texts)
-            if len(_CANDIDATES_CACHE) >= _TERMS_CACHE_SIZE:
-                _CANDIDATES_CACHE.clear()
-            _CANDIDATES_CACHE[key] = found
+        found = _CANDIDATES_CACHE.get_or_make(key, lambda: tuple(candidates(query.expects, text) for text in texts))
         return [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
     if query.form == "why":
         return [weight if _REASON.search(text) else 0.0 for text in texts]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import numpy as np
 
 from rag import aliases
+from rag.cache import LruCache
 from rag.config import RagConfig
 from rag.query import Query, analyse
 from rag.rescore import Scoring, best_sentence_score, query_terms, score_sentences
@@ -67,11 +68,11 @@ class Retriever:
         self._lexical = lexical
         self._manifest = manifest
         self.config = config
-        self._doc_texts: dict[str, str] = {}
+        self._doc_texts: LruCache[str, str] = LruCache(256)
         # Chunk ids hash the chunk's document, span and text, so a cached row never goes stale;
         # reading the same top chunks from SQLite for every question was a tenth of a search.
-        self._chunks: dict = {}
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._chunks: LruCache[str, object] = LruCache(8192)
+        self._sentence_vectors: LruCache[str, np.ndarray] = LruCache(4096)
 
     def search(self, query: str, k: int, mode: str = "hybrid", sources: list[str] | None = None) -> list[Hit]:
         cfg = self.config
@@ -190,10 +191,10 @@ class Retriever:
         return fresh + repeats
 
     def _chunks_by_id(self, chunk_ids: list[str]) -> dict:
-        return _cached(self._chunks, chunk_ids, self._manifest.chunks_by_id, limit=8192)
+        return self._chunks.get_many(chunk_ids, self._manifest.chunks_by_id)
 
     def _vectors_by_id(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
-        return _cached(self._sentence_vectors, chunk_ids, self._manifest.sentence_vectors, limit=4096)
+        return self._sentence_vectors.get_many(chunk_ids, self._manifest.sentence_vectors)
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two short texts under the query embedder."""
@@ -210,25 +211,7 @@ class Retriever:
         return self._doc_text(source)
 
     def _doc_text(self, source: str) -> str:
-        if source not in self._doc_texts:
-            if len(self._doc_texts) > 256:
-                self._doc_texts.clear()
-            self._doc_texts[source] = self._manifest.doc_text(source) or ""
-        return self._doc_texts[source]
-
-
-def _cached(cache: dict, keys: Iterable[str], fetch: Callable[[list[str]], dict], limit: int) -> dict:
-    """`fetch(keys)` for the keys not in `cache` yet, remembered; a key fetch leaves out stays out.
-    A full cache is emptied first, and then every key asked for is fetched again: returning only
-    the ones missing before would silently drop the rest (rows, sentence vectors) from a search."""
-    keys = list(dict.fromkeys(keys))
-    missing = [key for key in keys if key not in cache]
-    if missing:
-        if len(cache) + len(missing) > limit:
-            cache.clear()
-            missing = keys
-        cache.update(fetch(missing))
-    return {key: cache[key] for key in keys if key in cache}
+        return self._doc_texts.get_or_make(source, lambda: self._manifest.doc_text(source) or "")
 
 
 def _dedupe(hits: list[Hit], k: int) -> list[Hit]:
