@@ -15,7 +15,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index import lexical
@@ -151,25 +151,25 @@ class Indexer:
                 ))
                 continue
             seen.add(candidate.doc_id)
-            doc = self._read(candidate, report)
+            doc = self._read(candidate, report, indexed=previous is not None)
             if doc is None:
                 continue
             if previous and previous.byte_hash == doc.byte_hash:
                 report.unchanged.append(doc.doc_id)
             else:
                 fresh.append(doc)
-        removed = sorted(d for d, rec in known.items() if Path(rec.root) in roots and d not in seen)
+        removed = _removed(known, roots, seen, report)
         fresh = self._with_orphaned_duplicates(fresh, known, removed, candidates, report)
         work = self._plan_work(fresh, known, removed)
         if not work and not removed and manifest.get_meta("bm25"):
             return
         self._apply(manifest, work, removed, report)
 
-    def _read(self, candidate: Candidate, report: IndexReport) -> Document | None:
+    def _read(self, candidate: Candidate, report: IndexReport, indexed: bool = False) -> Document | None:
         try:
             return read_document(candidate, self.max_bytes)
         except InputError as exc:
-            report.failed.append(FileIssue(str(candidate.path), str(exc)))
+            report.failed.append(FileIssue(str(candidate.path), str(exc) + (KEPT if indexed else "")))
             return None
 
     def _with_orphaned_duplicates(self, fresh, known, removed, candidates, report) -> list[Document]:
@@ -180,7 +180,7 @@ class Indexer:
             return fresh
         by_id = {c.doc_id: c for c in candidates}
         for doc_id in sorted(orphans):
-            if doc_id in by_id and (doc := self._read(by_id[doc_id], report)):
+            if doc_id in by_id and (doc := self._read(by_id[doc_id], report, indexed=True)):
                 report.unchanged.remove(doc_id)
                 fresh.append(doc)
         return fresh
@@ -283,3 +283,29 @@ class Indexer:
                 report.duplicates[w.doc.doc_id] = w.duplicate_of
         if bar is not None:
             bar.update(len(chunks))
+
+
+KEPT = "; its indexed version is kept"
+
+
+def _removed(known: dict, roots: set[Path], seen: set[str], report: IndexReport) -> list[str]:
+    """The indexed documents gone from the folders being synced. A path that failed (a file turned
+    into a FIFO or a broken link, a link that now leads out of the folder, a folder that can no
+    longer be listed) is not gone: a user who breaks a permission by mistake must not lose the
+    documents under it. Their indexed version stays, and the failure, reported once, says so."""
+    failures = [(Path(issue.path), n) for n, issue in enumerate(report.failed)]
+    removed, kept = [], set()
+    for doc_id, record in sorted(known.items()):
+        root = Path(record.root)
+        if root not in roots or doc_id in seen:
+            continue
+        path = root / doc_id
+        culprit = next((n for failed, n in failures if path == failed or path.is_relative_to(failed)), None)
+        if culprit is None:
+            removed.append(doc_id)
+        elif culprit not in kept:
+            kept.add(culprit)
+            issue = report.failed[culprit]
+            report.failed[culprit] = replace(issue, reason=issue.reason + (
+                KEPT if path == Path(issue.path) else "; the documents indexed under it are kept"))
+    return removed

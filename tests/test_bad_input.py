@@ -88,6 +88,49 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(cli, tmp_path):
     assert hits[0]["source"] == "a.txt"
 
 
+def test_documents_that_turn_bad_in_every_way_keep_their_indexed_version(cli, tmp_path):
+    """A FIFO, a broken link, a link out of the folder and an unlistable subfolder where indexed
+    files were: each is reported once as failed, saying the indexed version is kept; none is removed."""
+    docs = tmp_path / "docs"
+    (docs / "sub" / "deeper").mkdir(parents=True)
+    names = {"fifo.txt": "000_51828c4c6a9453e8.txt", "broken.txt": "001_6930dc61861687c8.txt",
+             "out.txt": "002_52652048721d3da2.txt", "sub/one.txt": "003_3e3242ad02214520.txt",
+             "sub/deeper/two.txt": "004_f82a6b2ea7b39292.txt"}
+    for name, seed in names.items():
+        shutil.copy(SEEDS / seed, docs / name)
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    manifest = Manifest(tmp_path / "data" / "manifest.sqlite", readonly=True)
+    before = {name: manifest.chunk_ids([name]) for name in names}
+    manifest.close()
+
+    (docs / "fifo.txt").unlink()
+    os.mkfifo(docs / "fifo.txt")
+    (docs / "broken.txt").unlink()
+    (docs / "broken.txt").symlink_to(tmp_path / "gone.txt")
+    (tmp_path / "elsewhere.txt").write_text(TEXT)
+    (docs / "out.txt").unlink()
+    (docs / "out.txt").symlink_to(tmp_path / "elsewhere.txt")
+    os.chmod(docs / "sub", 0)
+    prefix = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
+    try:
+        result = run_subprocess("index", docs, "--json", env=env, prefix=prefix)
+    finally:
+        os.chmod(docs / "sub", stat.S_IRWXU)
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["removed"] == [] and "Traceback" not in result.stderr
+    reasons = {Path(f["path"]).relative_to(docs).as_posix(): f["reason"] for f in summary["failed"]}
+    assert sorted(reasons) == ["broken.txt", "fifo.txt", "out.txt", "sub"], reasons
+    assert reasons["fifo.txt"].startswith("not a regular file") and reasons["fifo.txt"].endswith("indexed version is kept")
+    assert reasons["broken.txt"] == "broken symlink; its indexed version is kept"
+    assert "outside the indexed folder" in reasons["out.txt"] and "kept" in reasons["out.txt"]
+    assert reasons["sub"].startswith("cannot list folder") and reasons["sub"].endswith("indexed under it are kept")
+    manifest = Manifest(tmp_path / "data" / "manifest.sqlite", readonly=True)
+    assert {name: manifest.chunk_ids([name]) for name in names} == before
+    manifest.close()
+
+
 def test_unreadable_file_is_reported(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
