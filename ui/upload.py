@@ -14,10 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.decode import decode
 from index.errors import InputError
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
-_ACTIVE = re.compile(rb"<\s*(svg|script|iframe|object|embed)\b|<\?xml[^>]*>\s*<svg", re.I)
+# Checked on the decoded text (UTF-16 `<script>` has NULs between its letters), all of it. An SVG
+# behind an XML declaration is caught by its `<svg`; a pattern spanning the declaration (`[^>]*`) is
+# not needed and could scan quadratically on hostile input.
+_ACTIVE = re.compile(r"<\s*(svg|script|iframe|object|embed)\b", re.I)
 _HTML = (".html", ".htm")
 MAX_NAME = 120
 
@@ -57,14 +61,24 @@ def safe_name(original: str, extensions: tuple[str, ...]) -> str:
 
 
 def check_content(name: str, data: bytes, max_bytes: int) -> None:
-    """Refuse what should never be indexed or shown: empty, too big, binary, active content."""
+    """Refuse what should never be indexed or shown: empty, too big, binary, active content.
+
+    Whether the bytes are text at all is `index.decode.decode`'s call, the same reader `rag index`
+    uses, so an upload is refused exactly when indexing the file would fail to decode it (a UTF-16
+    file with a BOM is text for both; a binary one is text for neither). The markup check reads the
+    decoded text, so no encoding and no amount of padding hides a `<script>`.
+    """
     if not data.strip():
         raise InputError(f"'{name}' is empty")
     if len(data) > max_bytes:
         raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"'{name}' looks like a binary file, not text")
-    if not name.endswith(_HTML) and _ACTIVE.search(data[:65536]):
+    try:
+        text, _ = decode(data)
+    except InputError as exc:
+        raise InputError(f"'{name}' cannot be read as text: {exc}") from None
+    if not text.strip():
+        raise InputError(f"'{name}' is empty")
+    if not name.endswith(_HTML) and _ACTIVE.search(text):
         raise InputError(f"'{name}' contains SVG or script markup, which is refused")
 
 
