@@ -33,6 +33,23 @@ class StoreError(RagError):
     """The vector store (embedded or server) failed or cannot be reached."""
 
 
+REBUILD = "rag index --rebuild PATH"
+REPAIR = "rag index PATH"
+
+
+class IndexDamagedError(RagError):
+    """A part of the index on disk is unreadable, missing or disagrees with the rest.
+
+    Carries what is wrong and the command that repairs it (`fix`), so that every edge says both;
+    `rag status` lists all of them at once (index/health.py).
+    """
+
+    def __init__(self, what: str, fix: str = REBUILD) -> None:
+        self.what = what
+        self.fix = fix
+        super().__init__(f"{what}; repair it with `{fix}`")
+
+
 class BackendError(RagError):
     """The LLM backend could not be reached or failed while answering."""
 

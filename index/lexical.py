@@ -17,6 +17,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from index.errors import REPAIR, IndexDamagedError
+
 
 def fingerprint(chunk_ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(chunk_ids)).encode()).hexdigest()[:16]
@@ -84,6 +86,33 @@ def drop_others(data_dir: Path, keep: str) -> None:
     for old in data_dir.glob("bm25-*"):
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def check(folder: Path, expected: set[str]) -> str | None:
+    """What is wrong with the index in `folder` for the manifest's chunk ids `expected`; None when
+    it loads and lists exactly them (bm25s would otherwise just find nothing, silently)."""
+    if not folder.is_dir():
+        return f"the lexical (BM25) index {folder} is missing"
+    try:
+        index = load(folder)
+    except IndexDamagedError as exc:
+        return exc.what
+    if set(index.ids) != expected:
+        return (f"the lexical (BM25) index {folder} lists {len(set(index.ids)):,} chunks but the manifest "
+                f"{len(expected):,}")
+    return None
+
+
+def load(folder: Path) -> LexicalIndex:
+    """The index in `folder`, or IndexDamagedError saying why it cannot be read (a plain
+    `rag index` rebuilds it from the manifest)."""
+    if not (folder / "ids.json").is_file():
+        raise IndexDamagedError(f"the lexical (BM25) index {folder} is missing", REPAIR)
+    try:
+        return LexicalIndex(folder)
+    except Exception as exc:  # bm25s and json fail in many ways on a damaged folder; all mean the same
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IndexDamagedError(f"the lexical (BM25) index {folder} cannot be read ({text})", REPAIR) from None
 
 
 class LexicalIndex:

@@ -8,6 +8,7 @@ run to reconcile the vector store with this file.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import IndexDamagedError, StoreError
 from index.roles import sentence_role
 from index.sentences import split_sentences
 from index.types import Chunk, Document, SentenceSpan
@@ -53,6 +55,44 @@ class DocRecord:
     n_chunks: int
 
 
+def _translate_sqlite_errors(cls):
+    """Wrap opening and every public method so that SQLite's errors leave as ours.
+
+    A manifest can be overwritten, truncated or replaced by a folder behind our back, and the data
+    folder can turn read-only; each edge must then print one line that says which, and how to get
+    out, instead of a `sqlite3` traceback from whichever query happened to touch the bad page.
+    """
+    def wrap(method):
+        @functools.wraps(method)
+        def translated(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise sqlite_failure(self.path, exc) from None
+        return translated
+
+    for name, member in list(vars(cls).items()):
+        if callable(member) and (name == "__init__" or not name.startswith("_")):
+            setattr(cls, name, wrap(member))
+    return cls
+
+
+def sqlite_failure(path: Path, exc: sqlite3.Error) -> Exception:
+    """Our error for a failed manifest operation: a folder we may not write (StoreError) or a file
+    that is no longer a usable manifest (IndexDamagedError, repaired by moving it aside)."""
+    text = str(exc)
+    if path.exists() and not path.is_file():
+        return IndexDamagedError(f"the manifest {path} is not a file")
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in text:
+            return StoreError(f"the manifest {path} is locked by another process ({text}); try again")
+        if any(word in text for word in ("readonly", "read-only", "unable to open", "permission", "disk I/O")):
+            return StoreError(f"cannot use the manifest {path} ({text}): the data folder {path.parent} must be "
+                              "readable and writable")
+    return IndexDamagedError(f"the manifest {path} is damaged ({text})")
+
+
+@_translate_sqlite_errors
 class Manifest:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
@@ -75,6 +115,22 @@ class Manifest:
 
     def close(self) -> None:
         self._db.close()
+
+    def verify(self) -> None:
+        """Cheap proof that the file is whole: SQLite reads pages lazily, so a truncated manifest
+        opens fine and fails only at the first query that needs a lost page. The header's page
+        count against the file's size finds truncation; reading each table's rows finds a header
+        or tree that is garbage. Raises IndexDamagedError (via the wrapper)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+            page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+            if pages * page_size > self.path.stat().st_size:
+                raise IndexDamagedError(
+                    f"the manifest {self.path} is truncated ({self.path.stat().st_size:,} of "
+                    f"{pages * page_size:,} bytes)")
+        for table in ("meta", "docs", "chunks"):
+            self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
 
     # --- metadata -------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -239,4 +295,9 @@ class Manifest:
 
     def sources(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT doc_id FROM docs ORDER BY doc_id")]
+
+    def roots(self) -> list[str]:
+        """The folders (or single files' folders) the documents were indexed from: what a repair
+        command must name to re-read them."""
+        return [r[0] for r in self._db.execute("SELECT DISTINCT root FROM docs ORDER BY root")]
 

@@ -18,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from index import lexical
 from index.chunk import ChunkPlan, chunk_document
 from index.clean import clean
 from index.embed import ModelRef, Tokens, TorchEmbedder, export_onnx
-from index.errors import InputError, model_mismatch
+from index.errors import REBUILD, IndexDamagedError, InputError, StoreError, model_mismatch
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
 from index.types import Chunk, Document, FileIssue, IndexReport
-from index.vectors import VectorStore
+from index.vectors import VectorStore, forget
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,10 @@ class Indexer:
         self.progress = progress
         self._tokens: Tokens | None = None
         self.embed_cache = embed_cache
+        # What `prepare` did ahead of `run`: each document's cleaned text hash and chunks, by
+        # (doc id, bytes hash), and the vectors of their texts.
+        self._planned: dict[tuple[str, str], tuple[str, list[Chunk]]] = {}
+        self._prepared: dict[str, np.ndarray] = {}
 
     @property
     def store(self) -> VectorStore:
@@ -80,17 +86,60 @@ class Indexer:
             self._store = self._store_factory()
         return self._store
 
+    def prepare(self, paths: list[str | Path]) -> int:
+        """Read, chunk and embed the new and changed files under `paths` without taking any lock
+        or writing anything, so that a following `run(paths)` only has to store them. Embedding is
+        the slow part of indexing (minutes for a large upload on two cores); done here, the chat's
+        answers need not wait for it. Files that fail are skipped: `run` reports them. Returns the
+        number of texts embedded."""
+        candidates, _, _ = discover(paths, self.extensions, ignore=(self.data_dir,))
+        known = self._known_hashes()
+        chunks: list[Chunk] = []
+        for candidate in candidates:
+            try:
+                doc = read_document(candidate, self.max_bytes)
+            except InputError:
+                continue
+            if known.get(doc.doc_id) != doc.byte_hash:
+                chunks.extend(self._plan(doc)[1])
+        texts = _texts_of(chunks)
+        if texts:
+            self._prepared.update(zip(texts, self._embed_with_progress(texts), strict=True))
+        return len(texts)
+
+    def _known_hashes(self) -> dict[str, str]:
+        path = self.data_dir / "manifest.sqlite"
+        if not path.exists():
+            return {}
+        manifest = Manifest(path, readonly=True)
+        try:
+            return {doc_id: record.byte_hash for doc_id, record in manifest.docs().items()}
+        finally:
+            manifest.close()
+
+    def _embed_with_progress(self, texts: list[str]) -> np.ndarray:
+        if not self.progress:
+            return self._embed(texts)
+        from tqdm import tqdm
+
+        step = max(self.write_batch, 1)
+        with tqdm(total=len(texts), unit="text", desc="embedding", leave=False) as bar:
+            parts = []
+            for start in range(0, len(texts), step):
+                parts.append(self._embed(texts[start:start + step]))
+                bar.update(len(parts[-1]))
+        return np.concatenate(parts)
+
     def run(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
+        self._require_writable()
         with write_lock(self.data_dir, self.lock_timeout):
-            if rebuild:
-                self._wipe()
+            report.repairs = self._wipe() if rebuild else []
             manifest = Manifest(self.data_dir / "manifest.sqlite")
             try:
                 self._check_model(manifest)
-                if manifest.get_meta("state") == "dirty":
-                    self._reconcile(manifest)
+                report.repairs += self._repair(manifest)
                 self._upgrade(manifest)
                 self._sync(manifest, paths, report)
                 report.chunks_total = manifest.counts()["chunks"]
@@ -100,33 +149,129 @@ class Indexer:
         return report
 
     # --- steps ----------------------------------------------------------------------------
-    def _wipe(self) -> None:
-        self.store.drop()
-        for path in [self.data_dir / "manifest.sqlite", *self.data_dir.glob("manifest.sqlite-*")]:
+    def _require_writable(self) -> None:
+        """Refuse up front, in one line, a data folder we may not write (read-only mount, immutable
+        flag, permissions), instead of failing at whichever file the run touches first."""
+        from index.health import unwritable
+        from index.vectors import store_folder
+
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data folder {self.data_dir} ({exc.strerror or exc})") from None
+        manifest = self.data_dir / "manifest.sqlite"
+        denied = unwritable(self.data_dir, [self.data_dir / "index.lock", store_folder(self.data_dir),
+                                            store_folder(self.data_dir) / "chroma.sqlite3", manifest,
+                                            manifest.with_name(manifest.name + "-wal")])
+        if denied:
+            raise StoreError(f"{denied}; indexing needs to write there")
+
+    def _wipe(self) -> list[str]:
+        """Drop everything for a rebuild. A store that cannot even be opened is moved aside whole
+        (kept, in case something in it matters to someone) rather than opened: the rebuild must end
+        with a working index whatever state the old one was in. Returns what was moved, as lines."""
+        from index.vectors import store_folder
+
+        moved = []
+        try:
+            self.store.drop()
+        except IndexDamagedError as exc:
+            # only an embedded store is reported damaged (a server's failures are StoreError)
+            folder = self._store.folder if self._store is not None else store_folder(self.data_dir)
+            if folder is None:
+                raise
+            forget(folder)
+            log.info("%s", exc.what)
+            moved.append(f"moved the damaged vector store aside to {_move_aside(folder)}")
+            if self._store is not None:
+                self._store.reconnect()  # the factory's client still points at the old files
+        manifest = self.data_dir / "manifest.sqlite"
+        damage = _manifest_damage(manifest)
+        if damage:
+            log.info("%s", damage)
+            moved.append(f"moved the damaged manifest aside to {_move_aside(manifest)}")
+        for path in [manifest, *self.data_dir.glob("manifest.sqlite-*")]:
             path.unlink(missing_ok=True)
         for folder in self.data_dir.glob("bm25-*"):
             shutil.rmtree(folder, ignore_errors=True)
+        return moved
+
+    def _repair(self, manifest: Manifest) -> list[str]:
+        """Bring the stores back in step with the manifest before syncing, from what survives:
+        what `rag status` calls damaged (index/health.py) a plain run repairs, except a store that
+        cannot be opened at all, which needs `--rebuild`. Returns what was repaired, as lines."""
+        from index import health
+
+        problems = health.check_index(self.data_dir, manifest, lambda: self.store)
+        for problem in problems:
+            if problem.kind in health.NEEDS_REBUILD:
+                raise IndexDamagedError(problem.message, REBUILD)
+            if problem.kind == health.STORE_UNUSABLE:
+                raise StoreError(problem.message)
+        for problem in problems:
+            log.info("repairing: %s", problem.message)
+        kinds = {p.kind for p in problems}
+        done = []
+        if kinds & {health.VECTOR_INDEX_DAMAGED, health.INTERRUPTED, health.VECTORS_MISMATCH}:
+            manifest.set_meta(state="dirty")  # a kill during the repair is repaired by the next run
+            if health.VECTOR_INDEX_DAMAGED in kinds:
+                # The HNSW files lost vectors that Chroma's records still list; which ones cannot
+                # be asked cheaply, so the collection is dropped and every chunk embedded again.
+                self.store.drop()
+                done.append(self._reembed(manifest, sorted(manifest.chunk_ids())))
+            else:
+                done.append(self._reconcile(manifest))
+            manifest.set_meta(state="clean")
+        if health.LEXICAL_DAMAGED in kinds:
+            name = manifest.get_meta("bm25")
+            if name:
+                shutil.rmtree(self.data_dir / name, ignore_errors=True)
+            manifest.set_meta(bm25="")  # the sync rebuilds it from the manifest
+            done.append("rebuilt the lexical (BM25) index from the manifest")
+        return [line for line in done if line]
 
     def _check_model(self, manifest: Manifest) -> None:
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.model.name:
             raise model_mismatch(built_with, self.model.name)
 
-    def _reconcile(self, manifest: Manifest) -> None:
-        """After an interrupted run: drop vectors the manifest does not know, re-embed what is missing."""
+    def _reconcile(self, manifest: Manifest) -> str:
+        """After an interrupted run, or vectors lost or left over: drop vectors the manifest does
+        not know, embed again the chunks whose vector is missing (from the manifest's own chunk
+        text, so no file needs to be read again), and have the lexical index rebuilt."""
         collection = self.store.open(self.model.name, None, create=False)
         known = manifest.chunk_ids()
         stored = self.store.ids() if collection is not None else set()
         extra = sorted(stored - known)
         if extra:
             self.store.delete(extra)
-        missing = known - stored
-        if missing:
-            docs = sorted({c.doc_id for c in manifest.chunks_by_id(sorted(missing)).values()})
-            manifest.forget_hash(docs)
-        log.info("repaired an interrupted run: %d stray vectors removed, %d chunks to re-embed",
-                 len(extra), len(missing))
+        missing = sorted(known - stored)
+        embedded = self._reembed(manifest, missing) if missing else ""
+        log.info("reconciled: %d stray vectors removed, %d chunks re-embedded", len(extra), len(missing))
         manifest.set_meta(bm25="")
+        return "; ".join(part for part in (f"removed {len(extra)} stray vectors" if extra else "", embedded) if part)
+
+    def _reembed(self, manifest: Manifest, chunk_ids: list[str]) -> str:
+        """Embed these chunks again from the manifest's text and store them under their own ids:
+        the same text through the same model gives the vectors a clean build gives."""
+        dimension = int(manifest.get_meta("dimension") or 0) or self.embedder.dimension
+        self.store.open(self.model.name, dimension, create=bool(chunk_ids))
+        bar = None
+        if self.progress and chunk_ids:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(chunk_ids), unit="chunk", desc="re-embedding", leave=False)
+        step = max(self.write_batch, 1)  # stored batch by batch: a kill keeps what was done
+        for start in range(0, len(chunk_ids), step):
+            found = manifest.chunks_by_id(chunk_ids[start:start + step])
+            chunks = [found[cid] for cid in chunk_ids[start:start + step] if cid in found]
+            if chunks:
+                self.store.upsert(chunks, self._embed([c.text for c in chunks]))
+            if bar is not None:
+                bar.update(len(chunk_ids[start:start + step]))
+        if bar is not None:
+            bar.close()
+        return f"re-embedded {len(chunk_ids)} chunks whose vectors were missing" if chunk_ids else ""
 
     def _upgrade(self, manifest: Manifest) -> None:
         """Documents indexed before sentence vectors existed are re-embedded under the same ids."""
@@ -190,15 +335,22 @@ class Indexer:
         primaries = {rec.text_hash: d for d, rec in known.items() if rec.duplicate_of is None and d not in changing}
         work: list[_Work] = []
         for doc in sorted(fresh, key=lambda d: d.doc_id):
-            cleaned = clean(doc.text)
-            text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
+            text_hash, chunks = self._plan(doc)
             original = primaries.setdefault(text_hash, doc.doc_id)
             if original != doc.doc_id:
                 work.append(_Work(doc, text_hash, original, [], doc.doc_id not in known))
                 continue
-            chunks = chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
             work.append(_Work(doc, text_hash, None, chunks, doc.doc_id not in known))
         return work
+
+    def _plan(self, doc: Document) -> tuple[str, list[Chunk]]:
+        """The hash of the document's cleaned text and its chunks (depend only on its bytes)."""
+        key = (doc.doc_id, doc.byte_hash)
+        if key not in self._planned:
+            cleaned = clean(doc.text)
+            text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
+            self._planned[key] = text_hash, chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
+        return self._planned[key]
 
     @property
     def tokens(self) -> Tokens:
@@ -249,7 +401,14 @@ class Indexer:
         if bar is not None:
             bar.close()
 
-    def _embed(self, texts: list[str]):
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if self._prepared:
+            missing = [t for t in texts if t not in self._prepared]
+            computed = dict(zip(missing, self._compute(missing), strict=True)) if missing else {}
+            return np.stack([self._prepared[t] if t in self._prepared else computed[t] for t in texts])
+        return self._compute(texts)
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
         if self.embed_cache is None:
             return self.embedder.embed(texts)
         from index.embed_cache import EmbeddingCache
@@ -265,8 +424,7 @@ class Indexer:
         old = manifest.chunk_ids([w.doc.doc_id for w in batch])
         sentence_vectors = {}
         if chunks:
-            # Chunks and their sentences in one embedding pass; overlapping chunks share sentences.
-            texts = list(dict.fromkeys([c.text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
+            texts = _texts_of(chunks)
             vectors = self._embed(texts)
             row = {text: i for i, text in enumerate(texts)}
             self.store.upsert(chunks, vectors[[row[c.text] for c in chunks]])
@@ -286,6 +444,39 @@ class Indexer:
 
 
 KEPT = "; its indexed version is kept"
+
+
+def _manifest_damage(path: Path) -> str | None:
+    """What makes the manifest at `path` unusable, or None when it opens (or is not there)."""
+    if not path.exists():
+        return None
+    try:
+        manifest = Manifest(path, readonly=True)
+    except IndexDamagedError as exc:
+        return exc.what
+    try:
+        manifest.verify()
+    except IndexDamagedError as exc:
+        return exc.what
+    finally:
+        manifest.close()
+    return None
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename `path` to NAME.damaged-TIMESTAMP[.SUFFIX] beside it, and return the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        target = path.with_name(f"{path.stem}.damaged-{stamp}{f'-{n}' if n else ''}{path.suffix}")
+        if not target.exists():
+            path.rename(target)
+            return target
+    raise StoreError(f"cannot move {path} aside: too many damaged copies beside it; delete some")
+
+
+def _texts_of(chunks: list[Chunk]) -> list[str]:
+    """Chunks and their sentences, for one embedding pass; overlapping chunks share sentences."""
+    return list(dict.fromkeys([c.text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
 
 
 def _removed(known: dict, roots: set[Path], seen: set[str], report: IndexReport) -> list[str]:

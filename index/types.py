@@ -75,6 +75,7 @@ class IndexReport:
     chunks_deleted: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    repairs: list[str] = field(default_factory=list)  # what was found damaged and mended, a line each
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from rag.errors import (
     ConfigError,
     DownloadError,
     IndexBusyError,
+    IndexDamagedError,
     IndexMissingError,
     InputError,
     ModelMismatchError,
@@ -29,6 +30,6 @@ from rag.types import Answer, AnswerSentence, Citation, Hit, IndexStatus
 
 __all__ = [
     "Assistant", "RagConfig", "Answer", "AnswerSentence", "Citation", "Hit", "IndexStatus", "IndexReport",
-    "Chunk", "Document", "RagError", "BackendError", "ConfigError", "DownloadError", "InputError", "IndexBusyError", "IndexMissingError",
+    "Chunk", "Document", "RagError", "BackendError", "ConfigError", "DownloadError", "InputError", "IndexBusyError", "IndexDamagedError", "IndexMissingError",
     "ModelMismatchError", "StoreError",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from index.chunk import ChunkPlan
@@ -30,8 +31,13 @@ class Assistant:
         self._answerers: dict[str, object] = {}
 
     # --- indexing -------------------------------------------------------------------------
-    def index(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
-        """Bring the index in line with `paths`: new and changed files embedded, removed ones dropped."""
+    def index(self, paths: list[str | Path], rebuild: bool = False,
+              exclusive: Callable[[], AbstractContextManager] | None = None) -> IndexReport:
+        """Bring the index in line with `paths`: new and changed files embedded, removed ones dropped.
+
+        `exclusive`: what to hold while the index is written and the readers switch over (the
+        chat's write lock). Given, the files are first read, chunked and embedded without it,
+        so answers go on meanwhile and wait only for the store to take the prepared vectors."""
         from index.pipeline import Indexer
 
         cfg = self.config
@@ -40,14 +46,20 @@ class Assistant:
         plan = ChunkPlan(min(cfg.chunk_tokens, window), min(cfg.chunk_overlap, window // 2), window)
         if cfg.chunk_tokens > window:
             log.warning("chunk_tokens %d exceeds the model window; using %d", cfg.chunk_tokens, window)
-        self._reset_readers()
         indexer = Indexer(
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
             embed_cache=cfg.embed_cache,
         )
-        return indexer.run(paths, rebuild=rebuild)
+        if exclusive is None:
+            self._reset_readers()
+            return indexer.run(paths, rebuild=rebuild)
+        if not rebuild:
+            indexer.prepare(paths)
+        with exclusive():
+            self._reset_readers()
+            return indexer.run(paths, rebuild=rebuild)
 
     # --- search ---------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, mode: str | None = None,
@@ -106,17 +118,37 @@ class Assistant:
         return self._answerers[name]
 
     def status(self) -> IndexStatus:
-        manifest = self._open_manifest(required=False)
-        counts = manifest.counts() if manifest else {"documents": 0, "chunks": 0}
-        dimension = manifest.get_meta("dimension") if manifest else None
+        """What the manifest says is indexed. Never fails on a damaged index: a manifest that cannot
+        be read counts as empty here, and `health()` says what is wrong and how to repair it (the
+        chat page must still load to show that)."""
+        from index.errors import IndexDamagedError, StoreError
+
+        counts, meta, sources = {"documents": 0, "chunks": 0}, {}, []
+        try:
+            manifest = self._open_manifest(required=False)
+            if manifest:
+                counts, sources = manifest.counts(), manifest.sources()
+                meta = {key: manifest.get_meta(key) for key in ("dimension", "embed_model")}
+        except (IndexDamagedError, StoreError) as exc:
+            log.info("status: %s", exc)
+            self._reset_readers()
+        dimension = meta.get("dimension")
         store = self.config.chroma_url or str(self.config.data_dir / "chroma")
         return IndexStatus(
             documents=counts["documents"], chunks=counts["chunks"],
-            model=(manifest.get_meta("embed_model") if manifest else None) or self.config.embed_model,
+            model=meta.get("embed_model") or self.config.embed_model,
             dimension=int(dimension) if dimension else None, store=store, data_dir=str(self.config.data_dir.resolve()),
             size_bytes=_folder_size(self.config.data_dir),
-            sources=manifest.sources() if manifest else [],
+            sources=sources,
         )
+
+    def health(self, command: str = "rag") -> list:
+        """Every problem of the index (`index.health.Problem`: kind, message, fix); [] when it is
+        healthy or nothing is indexed yet; IndexBusyError while a `rag index` is writing it.
+        `command` starts each fix, e.g. "rag --data-dir X"."""
+        from index import health
+
+        return health.check(self.config.data_dir, self._vector_store, command)
 
     def document_text(self, source: str) -> str | None:
         manifest = self._open_manifest(required=False)
@@ -152,7 +184,13 @@ class Assistant:
                         f"nothing is indexed in {self.config.data_dir} yet; run `rag index PATH` first"
                     )
                 return None
-            self._manifest = Manifest(path, readonly=True)
+            manifest = Manifest(path, readonly=True)
+            try:
+                manifest.verify()  # a truncated manifest fails here, not at some later query
+            except BaseException:
+                manifest.close()
+                raise
+            self._manifest = manifest
         return self._manifest
 
     @property
@@ -162,7 +200,11 @@ class Assistant:
         return self._retriever
 
     def _build_retriever(self):
-        from index.lexical import LexicalIndex
+        """Open the manifest, the BM25 index and the vector store for searching. A part that is
+        missing or damaged is an IndexDamagedError naming it and its repair (never a search that
+        silently finds nothing, never a traceback from SQLite, bm25s or Chroma)."""
+        from index.errors import REPAIR, IndexDamagedError
+        from index.health import fix_command
         from rag.retrieve import Retriever
 
         cfg = self.config
@@ -170,17 +212,41 @@ class Assistant:
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.model.name:
             raise model_mismatch(built_with, self.model.name)
-        lexical = None
-        bm25 = manifest.get_meta("bm25")
-        if bm25 and (cfg.data_dir / bm25 / "ids.json").exists():
-            lexical = LexicalIndex(cfg.data_dir / bm25)
-        vectors = self._vector_store()
-        if vectors.open(self.model.name, None, create=False) is None:
-            raise IndexMissingError(
-                f"no vectors in collection '{cfg.collection}' at {cfg.chroma_url or cfg.data_dir}; "
-                "run `rag index PATH` first"
-            )
+        try:
+            lexical = self._lexical_index(manifest)
+            # A new client each time the readers are rebuilt (cheap: Chroma shares one instance per
+            # folder): after `rag index --rebuild` moved a damaged store aside, the old one is stale.
+            self._client = None
+            vectors = self._vector_store()
+            if vectors.open(self.model.name, None, create=False) is None:
+                if manifest.counts()["chunks"]:
+                    raise IndexDamagedError(f"the vector collection '{cfg.collection}' at "
+                                            f"{cfg.chroma_url or cfg.data_dir} is missing", REPAIR)
+                raise IndexMissingError(
+                    f"no vectors in collection '{cfg.collection}' at {cfg.chroma_url or cfg.data_dir}; "
+                    "run `rag index PATH` first"
+                )
+        except IndexDamagedError as exc:
+            if not exc.fix.endswith(" PATH") or not manifest.roots():
+                raise
+            # name the folders that were indexed, as `rag status` does
+            raise IndexDamagedError(exc.what, fix_command("rag", exc.fix[len("rag "):-len(" PATH")],
+                                                          manifest.roots())) from None
         return Retriever(self._query_embedder(), vectors, lexical, manifest, cfg)
+
+    def _lexical_index(self, manifest):
+        """The BM25 index the manifest names (None for an index without one)."""
+        from index import lexical
+        from index.errors import IndexDamagedError
+
+        name = manifest.get_meta("bm25")
+        try:
+            return lexical.load(self.config.data_dir / name) if name else None
+        except IndexDamagedError:
+            newer = manifest.get_meta("bm25")  # a `rag index` running now may have just replaced it
+            if newer == name:
+                raise
+            return lexical.load(self.config.data_dir / newer) if newer else None
 
     def _query_embedder(self):
         from index.pipeline import onnx_dir

@@ -6,15 +6,22 @@ import argparse
 import json
 import logging
 import os
+import re
+import shlex
 import sys
 import textwrap
 from pathlib import Path
 
 from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
-from rag.errors import RagError
+from rag.errors import InputError, RagError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (each problem printed)
 CONTEXT_CHARS = 160  # of passage shown around a quote
+MAX_K = 1000  # passages one search or answer may ask for; more is a typo, and slow
+# C0 and C1 control characters (ESC among them) but newline and tab: a document's text must not
+# drive the terminal it is printed on (colours, cursor moves, title or clipboard writes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     _setup_logging(args.verbose)
     try:
+        _check_k(args)
         config = RagConfig.from_env(data_dir=args.data_dir, embed_model=args.model, chroma_url=args.chroma_url)
         return _COMMANDS[args.command](args, config)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(_message(exc, args))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -105,6 +113,52 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `rag ask ... | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # the environment refused something we did not foresee: still one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {visible(exc.strerror or str(exc))}{visible(str(where))}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _check_k(args) -> None:
+    k = getattr(args, "k", None)
+    if k is not None and not 1 <= k <= MAX_K:
+        raise InputError(f"-k must be between 1 and {MAX_K} passages, not {k}")
+
+
+def visible(text: str) -> str:
+    """`text` safe to print on a terminal: control characters other than newline and tab are shown
+    as \\xNN instead of being sent to it (documents are written by others)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _json_text(value) -> str:
+    """JSON for documents' text: readable (not ASCII-escaped), but DEL and the C1 controls, which
+    JSON leaves raw and some terminals obey, written as \\u escapes like the C0 ones."""
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}",
+                  json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _command_prefix(args) -> str:
+    """`rag` with the global options this run was given, so that a printed fix can be pasted."""
+    parts = ["rag"]
+    for flag, value in (("--data-dir", args.data_dir), ("--model", args.model), ("--chroma-url", args.chroma_url)):
+        if value:
+            parts += [flag, shlex.quote(str(value))]
+    return " ".join(parts)
+
+
+def _message(exc: RagError, args) -> str:
+    """The error's one line; a repair command gets this run's options (and paths, for `rag index`)."""
+    from index.errors import IndexDamagedError
+
+    if not isinstance(exc, IndexDamagedError):
+        return str(exc)
+    fix = exc.fix
+    if fix.startswith("rag "):
+        fix = _command_prefix(args) + fix[len("rag"):]
+    if args.command == "index" and fix.endswith(" PATH"):
+        fix = fix[:-len("PATH")] + " ".join(shlex.quote(str(p)) for p in args.paths)
+    return f"{exc.what}; repair it with `{fix}`"
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -125,6 +179,8 @@ def cmd_index(args, config: RagConfig) -> int:
     if args.json:
         print(json.dumps(_report_dict(report), indent=2))
     else:
+        for line in report.repairs:
+            print(f"repaired: {visible(line)}")
         _print_report(report)
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
@@ -137,19 +193,20 @@ def _report_dict(report) -> dict:
         "skipped": [{"path": f.path, "reason": f.reason} for f in report.skipped],
         "chunks_written": report.chunks_written, "chunks_deleted": report.chunks_deleted,
         "chunks_total": report.chunks_total, "seconds": round(report.seconds, 3),
+        "repairs": list(report.repairs),
     }
 
 
 def _print_report(report) -> None:
     for issue in report.failed:
-        print(f"failed: {issue.path}: {issue.reason}", file=sys.stderr)
+        print(visible(f"failed: {issue.path}: {issue.reason}"), file=sys.stderr)
     for doc, original in report.duplicates.items():
-        print(f"duplicate: {doc} has the same text as {original}; indexed once")
+        print(visible(f"duplicate: {doc} has the same text as {original}; indexed once"))
     if report.skipped:
         kinds: dict[str, int] = {}
         for issue in report.skipped:
             kinds[issue.reason] = kinds.get(issue.reason, 0) + 1
-        print("skipped: " + ", ".join(f"{n} ({reason})" for reason, n in sorted(kinds.items())))
+        print(visible("skipped: " + ", ".join(f"{n} ({reason})" for reason, n in sorted(kinds.items()))))
     print(
         f"files: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed, {len(report.failed)} failed"
@@ -165,14 +222,15 @@ def cmd_search(args, config: RagConfig) -> int:
 
     hits = Assistant(config).search(args.query, k=args.k, mode=args.mode, sources=args.source)
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        print(_json_text([h.to_dict() for h in hits]))
         return EXIT_OK
     if not hits:
         print("no matching passages")
     for hit in hits:
         section = "" if hit.section == "body" else f"  [{hit.section}]"
-        print(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{section}  score {hit.score:.3f}")
-        print(textwrap.indent(textwrap.fill(hit.text, width=96), "   "))
+        print(visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{section}  "
+                      f"score {hit.score:.3f}"))
+        print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         print()
     return EXIT_OK
 
@@ -188,36 +246,36 @@ def cmd_ask(args, config: RagConfig) -> int:
         if isinstance(item, Answer):
             answer = item
         elif streaming:
-            print(item, end="", flush=True)
+            print(visible(item), end="", flush=True)
     assert answer is not None
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        print(_json_text(answer.to_dict()))
         return EXIT_OK
     if streaming:
         print()
     else:
-        print(textwrap.fill(answer.text, width=100))
+        print(textwrap.fill(visible(answer.text), width=100))
     _print_answer_details(answer, color=sys.stdout.isatty())
     return EXIT_OK
 
 
 def _print_answer_details(answer, color: bool) -> None:
     for warning in answer.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(visible(f"warning: {warning}"), file=sys.stderr)
     for sentence in answer.sentences:
         if not sentence.supported:
-            print(f"unverified: “{sentence.text}”: {sentence.problem}")
+            print(visible(f"unverified: “{sentence.text}”: {sentence.problem}"))
     if answer.resolved_question and answer.resolved_question != answer.question:
-        print(f"(read as: {answer.resolved_question})")
+        print(visible(f"(read as: {answer.resolved_question})"))
     print()
     if answer.abstained:
         for hit in answer.passages:
-            print(f"closest: {hit.source}  chars {hit.start_char}-{hit.end_char}")
-            print(textwrap.indent(textwrap.fill(hit.text, width=96), "   "))
+            print(visible(f"closest: {hit.source}  chars {hit.start_char}-{hit.end_char}"))
+            print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         return
     for c in answer.citations:
         section = "" if c.section == "body" else f"  [{c.section}]"
-        print(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{section}")
+        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{section}"))
         print(textwrap.indent(_highlight(c, color), "    "))
         print()
 
@@ -226,7 +284,7 @@ def _highlight(citation, color: bool) -> str:
     """The quote inside its passage (trimmed to some context), marked: bold yellow in a terminal, »…« otherwise."""
     a = citation.start_char - citation.passage_start
     b = citation.end_char - citation.passage_start
-    before, quote, after = (" ".join(part.split()) for part in
+    before, quote, after = (" ".join(visible(part).split()) for part in
                             (citation.passage[:a], citation.passage[a:b], citation.passage[b:]))
     if len(before) > CONTEXT_CHARS:
         before = "…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
@@ -237,10 +295,17 @@ def _highlight(citation, color: bool) -> str:
 
 
 def cmd_chat(args, config: RagConfig) -> int:
-    from index.errors import ConfigError
+    from index.errors import ConfigError, IndexBusyError
+    from rag.assistant import Assistant
     from ui.launch import launch
 
     config = config.replace(ui_host=args.host, ui_port=args.port)
+    try:
+        problems = Assistant(config).health(_command_prefix(args))
+    except IndexBusyError:
+        problems = []  # an index run in progress: the window shows its result when it is done
+    for problem in problems:  # the window opens anyway, and says what the index lacks
+        print(visible(f"warning: {problem}"), file=sys.stderr)
     try:
         launch(config, share=args.share)
     except OSError as exc:  # the port is taken, or the address is not ours
@@ -251,18 +316,36 @@ def cmd_chat(args, config: RagConfig) -> int:
 def cmd_status(args, config: RagConfig) -> int:
     from rag.assistant import Assistant
 
-    status = Assistant(config).status()
+    from index.errors import IndexBusyError
+
+    assistant = Assistant(config)
+    busy = None
+    try:
+        problems = assistant.health(_command_prefix(args))
+    except IndexBusyError as exc:
+        problems, busy = [], str(exc)
+    status = assistant.status()
+    code = EXIT_DAMAGED if problems else EXIT_OK
     if args.json:
-        print(json.dumps(status.to_dict(), indent=2))
-        return EXIT_OK
+        print(json.dumps({**status.to_dict(), "problems": [p.to_dict() for p in problems],
+                          **({"not_checked": busy} if busy else {})}, indent=2))
+        return code
     print(f"documents: {status.documents}")
     print(f"chunks:    {status.chunks}")
     print(f"model:     {status.model}" + (f" ({status.dimension} dimensions)" if status.dimension else ""))
-    print(f"store:     {status.store}")
-    print(f"data dir:  {status.data_dir} ({status.size_bytes / 1e6:.1f} MB)")
-    if not status.documents:
+    print(visible(f"store:     {status.store}"))
+    print(visible(f"data dir:  {status.data_dir} ({status.size_bytes / 1e6:.1f} MB)"))
+    if problems:
+        print(f"health:    {len(problems)} problem{'s' if len(problems) > 1 else ''} (on stderr)")
+    for problem in problems:
+        print(visible(f"problem: {problem}"), file=sys.stderr)
+    if busy:
+        print(f"health:    not checked: {busy}")
+    elif not problems and not status.documents:
         print("nothing indexed yet: run `rag index PATH`")
-    return EXIT_OK
+    elif not problems:
+        print("health:    ok (manifest, vectors and lexical index agree)")
+    return code
 
 
 def cmd_eval(args, config: RagConfig) -> int:

@@ -5,6 +5,7 @@ from index.errors import (  # noqa: F401
     ConfigError,
     DownloadError,
     IndexBusyError,
+    IndexDamagedError,
     IndexMissingError,
     InputError,
     ModelMismatchError,
