@@ -9,6 +9,12 @@ conversation as the page does), asking the dev questions (eval/data/seeds_dev.js
 clients at once. Per answer it records the wall time from submit to the final answer, and the
 time to the first streamed update that carries answer text. Floors (issue 6):
 0 errors, extractive p95 <= 1 s, first token <= 0.5 s.
+
+`--upload-kb 1000` also uploads a file of that size through the page's own upload route, from one
+more session, once the clients have started, and reports how long it took to become searchable:
+the answers meanwhile must meet the same floors, and one more session asks once a second until the
+upload is searchable: none of its answers may take over 2 s (issue 14: answers never wait for
+indexing).
 """
 
 from __future__ import annotations
@@ -140,18 +146,84 @@ async def endpoint(http) -> dict:
         "fn_index": dependency["id"], "trigger_id": dependency["targets"][0][0],
         "defaults": [None if c["type"] == "state" else c["props"].get("value") for c in inputs],
         "question": next(i for i, c in enumerate(inputs) if c["type"] == "textbox"),
-        "chat": next(i for i, c in enumerate(inputs) if c["type"] == "chatbot"),
+        "chat": next((i for i, c in enumerate(inputs) if c["type"] == "chatbot"), None),  # kept server-side now
         "answer_json": next(i for i, c in enumerate(outputs) if c["type"] == "json"),
     }
 
 
-async def run_clients(url: str, clients: int, asked: list[str]) -> tuple[list[dict], float]:
+def synthetic_text(kb: int, seed: int = 14) -> str:
+    """`kb` kilobytes of sentences made of the seeds' words in random order: no two chunks alike,
+    so nothing is skipped as a duplicate and every chunk is embedded."""
+    import random
+    import re
+
+    rng = random.Random(seed)
+    words = re.findall(r"[A-Za-z]+", " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").iterdir())))
+    out, size = [], 0
+    while size < kb * 1000:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(8, 25))).capitalize() + "."
+        out.append(sentence + ("\n\n" if rng.random() < 0.15 else " "))
+        size += len(out[-1])
+    return "".join(out)
+
+
+async def upload(url: str, kb: int) -> dict:
+    """Upload a `kb`-kilobyte file as the page does (POST the bytes, then the upload event)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, timeout=1800) as http:
+        config = (await http.get("config")).json()
+        dependency = next(d for d in config["dependencies"] if d.get("api_name") == "upload")
+        session = Session(http, {})
+        began = time.perf_counter()
+        sent = await http.post("gradio_api/upload", params={"upload_id": uuid.uuid4().hex},
+                               files={"files": ("bench-upload.txt", synthetic_text(kb).encode(), "text/plain")})
+        sent.raise_for_status()
+        data = [[{"path": sent.json()[0], "orig_name": "bench-upload.txt", "meta": {"_type": "gradio.FileData"}}]]
+        joined = await http.post("gradio_api/queue/join", json={
+            "data": data, "fn_index": dependency["id"], "trigger_id": dependency["targets"][0][0],
+            "session_hash": session.session_hash, "event_data": None})
+        joined.raise_for_status()
+        async with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session.session_hash}) as events:
+            async for line in events.aiter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_completed":
+                    ok = message.get("success", True)
+                    output = message.get("output", {})
+                    note = output.get("data", [""])[0] if ok else output.get("error")
+                    return {"seconds": time.perf_counter() - began, "ok": ok, "note": str(note)}
+    return {"seconds": time.perf_counter() - began, "ok": False, "note": "the stream ended"}
+
+
+async def run_clients(url: str, clients: int, asked: list[str], upload_kb: int = 0) -> tuple[list[dict], float, dict | None]:
     import httpx
 
     async with httpx.AsyncClient(base_url=url, timeout=120) as probe:
         ask = await endpoint(probe)
         await Session(probe, ask).ask(asked[0])  # warm the model and the caches
     results: list[dict] = []
+    uploaded: dict | None = None
+
+    async def one_upload() -> None:
+        nonlocal uploaded
+        await asyncio.sleep(0.5)  # the clients are asking by now
+        watching = asyncio.ensure_future(watch())
+        uploaded = await upload(url, upload_kb)
+        done.set()
+        await watching  # its question in flight, perhaps the one that met the switch-over
+        uploaded["watched"] = watched
+
+    watched: list[float] = []
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        """One more session asking once a second for as long as the upload runs, switch-over included."""
+        async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+            session = Session(http, ask)
+            while not done.is_set():
+                result = await session.ask(asked[len(watched) % len(asked)])
+                watched.append(result["total"] if not result["error"] else float("inf"))
+                await asyncio.sleep(1.0)
 
     async def one_client(i: int) -> None:
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:
@@ -163,8 +235,12 @@ async def run_clients(url: str, clients: int, asked: list[str]) -> tuple[list[di
                     results.append({"error": f"{type(exc).__name__}: {exc}"})
 
     began = time.perf_counter()
+    uploading = asyncio.ensure_future(one_upload()) if upload_kb else None
     await asyncio.gather(*(one_client(i) for i in range(clients)))
-    return results, time.perf_counter() - began
+    wall = time.perf_counter() - began
+    if uploading is not None:
+        await uploading
+    return results, wall, uploaded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--url", help="an app that is already running (default: start one over seeds/)")
+    parser.add_argument("--upload-kb", type=int, default=0, help="also upload a file this large while asking")
     args = parser.parse_args(argv)
 
     server = None
@@ -180,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             server, url = start_server(Path(tmp))
         try:
-            results, wall = asyncio.run(run_clients(url, args.clients, questions(args.questions)))
+            results, wall, uploaded = asyncio.run(run_clients(url, args.clients, questions(args.questions),
+                                                              args.upload_kb))
         finally:
             if server:
                 server.terminate()
@@ -196,8 +274,15 @@ def main(argv: list[str] | None = None) -> int:
               f"max {max(totals):7.0f} ms")
         print(f"first token      p50 {percentile(firsts, 50):7.0f} ms   p95 {percentile(firsts, 95):7.0f} ms   "
               f"max {max(firsts):7.0f} ms")
+    if uploaded is not None:
+        watched = uploaded["watched"]
+        print(f"upload of {args.upload_kb} kB: {'indexed' if uploaded['ok'] else 'FAILED'} in {uploaded['seconds']:.1f} s"
+              f" ({uploaded['note'][:120]})")
+        print(f"while it ran, one question a second: {len(watched)} answers, slowest {max(watched, default=0):.2f} s")
     floors = not errors and totals and percentile(totals, 95) <= 1000 and percentile(firsts, 95) <= 500
-    print("floors (0 errors, p95 <= 1 s, first token <= 0.5 s):", "met" if floors else "NOT met")
+    floors = floors and (uploaded is None or (uploaded["ok"] and max(uploaded["watched"], default=0) <= 2.0))
+    print("floors (0 errors, p95 <= 1 s, first token <= 0.5 s" + (", during the upload <= 2 s" if uploaded else "") + "):",
+          "met" if floors else "NOT met")
     return 0 if floors else 1
 
 

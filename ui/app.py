@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import gradio as gr  # imported by ui.launch only after it has pointed Gradio's upload cache at ours
+
+from rag.assistant import MAX_QUERY_CHARS
 from rag.config import RETRIEVAL_MODES
 from rag.errors import RagError
 from rag.types import Answer
@@ -49,16 +52,23 @@ document.addEventListener('click', (event) => {
 SCROLL_TO_MARK = f"() => {{ setTimeout(() => document.getElementById('{render.DOCUMENT_MARK_ID}')?.scrollIntoView({{block: 'center'}}), 50); }}"
 
 
-def build_app(service: ChatService):
-    import gradio as gr
+def build_app(service: ChatService, uploads):
+    """The window. Nothing about the index is built into it: the document list, the examples and
+    the status arrive with the page's load event, after any login (Gradio embeds the API
+    description, choices included, in the login page). `uploads` (ui.guard.UploadLedger) says
+    which raw uploads each browser made."""
+    from ui.guard import BROWSER_COOKIE, UPLOAD_TTL_S
 
     config = service.config
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+    places = _places(config)
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True,
+                   delete_cache=(60, UPLOAD_TTL_S)) as app:  # raw uploads never submitted go too
         turns = gr.State([])  # (role, text) pairs of this browser session: what follow-ups resolve against
+        shown = gr.State([])  # the conversation as shown: kept here, so no request carries it back
         with gr.Sidebar(open=True, label="Settings"):
             gr.Markdown("### Documents")
-            status = gr.Markdown(service.status_markdown, elem_id="rag-status")
-            sources = gr.Dropdown(choices=service.sources(), multiselect=True, label="Only these documents",
+            status = gr.Markdown("", elem_id="rag-status")
+            sources = gr.Dropdown(choices=[], multiselect=True, allow_custom_value=True, label="Only these documents",
                                   info="Empty: all documents", elem_id="rag-sources")
             gr.Markdown("### Answers")
             top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages to draw on", elem_id="rag-k")
@@ -81,10 +91,12 @@ def build_app(service: ChatService):
                 )
                 with gr.Row():
                     question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5,
-                                          autofocus=True, max_lines=6, elem_id="rag-question")
+                                          autofocus=True, max_lines=6, max_length=MAX_QUERY_CHARS,
+                                          elem_id="rag-question")
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
                     clear = gr.Button("Clear conversation", scale=1, elem_id="rag-clear")
-                gr.Examples(service.examples(), inputs=[question], label="Examples")
+                examples = gr.Dataset(components=[question], samples=[], label="Examples", type="values",
+                                      visible=False, elem_id="rag-examples")
             with gr.Column(scale=2):
                 gr.Markdown("### Citations")
                 citations = gr.HTML(render.citations_html(None), elem_id="rag-citations", js_on_load=None)
@@ -94,14 +106,27 @@ def build_app(service: ChatService):
                 with gr.Accordion("Answer as JSON", open=False):
                     answer_json = gr.JSON(label="Answer")
 
+        def status_markdown():
+            return render.without_paths(service.status_markdown(), places)
+
+        def refresh():
+            """The document list and the examples, filled in per page load (after any login)."""
+            samples = [[q] for q in service.examples()]
+            return gr.update(choices=service.sources()), gr.Dataset(samples=samples, visible=bool(samples))
+
+        def refresh_sources():
+            return gr.update(choices=service.sources())
+
         def respond(message, history, conversation, chosen, k, how, answerer):
             message = message or ""
             if not message.strip():
                 raise gr.Error("Type a question first.")
+            if len(message) > MAX_QUERY_CHARS:  # refused before this session keeps a copy
+                raise gr.Error(f"The question is {len(message):,} characters long; the limit is {MAX_QUERY_CHARS:,}.")
             history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
                        {"role": "assistant", "content": "…"}]
             if answerer != "extractive":  # an LLM takes seconds: show the question at once
-                yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+                yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
             answer, partial = None, ""
             try:
                 for item in service.ask(message, conversation or [], chosen, k, how, answerer):
@@ -110,18 +135,19 @@ def build_app(service: ChatService):
                     elif item and answerer != "extractive":  # an extractive answer arrives whole
                         partial += item
                         history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
-                        yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
             except RagError as exc:
-                history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(str(exc))}"}
-                yield history, conversation, gr.skip(), gr.skip(), gr.skip(), ""
+                problem = render.without_paths(str(exc), places)
+                history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(problem)}"}
+                yield history, history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
                 return
             history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
             conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
-            yield (history, conversation, render.citations_html(answer),
+            yield (history, history, conversation, render.citations_html(answer),
                    gr.update(choices=_passage_choices(answer), value=None), answer.to_dict(), "")
 
         def reset():
-            return [], [], render.citations_html(None), gr.update(choices=[], value=None), "", None, ""
+            return [], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", None, ""
 
         def open_document(choice):
             if not choice:
@@ -129,31 +155,68 @@ def build_app(service: ChatService):
             source, start, end = _parse_choice(choice)
             return render.document_html(source, service.document(source), start, end)
 
-        def add(uploaded, progress=gr.Progress(track_tqdm=True)):
+        def add(uploaded, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             if not uploaded:
                 return gr.skip(), gr.skip(), gr.skip(), None
+            browser = request.cookies.get(BROWSER_COOKIE) if request else None
             items = [(Path(_path_of(f)), _name_of(f)) for f in uploaded]
+            mine = [uploads.claim(browser, path) for path, _ in items]  # each claimed once, all of them
+            if not all(mine):  # another browser's file, or any file in the folder: left alone
+                _discard([path for (path, _), own in zip(items, mine) if own])
+                foreign = ", ".join(name for (_, name), own in zip(items, mine) if not own)
+                raise gr.Error(f"Not uploaded from this window (or too long ago): {foreign}. Add the file again.")
             try:
                 result = service.add_files(items, progress=True)
             except RagError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(render.without_paths(str(exc), places)) from None
             finally:
-                for path, _ in items:  # the browser's copy is never served back
-                    path.unlink(missing_ok=True)
+                _discard([path for path, _ in items])  # the browser's copy is never served back
+            message = render.without_paths(result.message(), places)
             if result.refused and not result.added and not result.unchanged:
-                raise gr.Error(result.message())
-            return (render.escape_markdown(result.message()), gr.update(choices=service.sources()),
-                    service.status_markdown(), None)
+                raise gr.Error(message)
+            return render.escape_markdown(message), gr.update(choices=service.sources()), status_markdown(), None
 
-        ask_inputs = [question, chat, turns, sources, top_k, mode, generator]
-        ask_outputs = [chat, turns, citations, passage, answer_json, question]
-        question.submit(respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask")
-        send.click(respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask")
-        clear.click(reset, None, [chat, turns, citations, passage, document, answer_json, question], api_name="clear")
+        app.load(status_markdown, None, status, api_name="status_markdown", queue=False)
+        app.load(refresh, None, [sources, examples], api_name=False, queue=False)
+        ask_inputs = [question, shown, turns, sources, top_k, mode, generator]
+        ask_outputs = [chat, shown, turns, citations, passage, answer_json, question]
+        question.submit(respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask").then(
+            refresh_sources, None, sources, api_name=False, queue=False)  # uploads from other browsers
+        send.click(respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask").then(
+            refresh_sources, None, sources, api_name=False, queue=False)
+        examples.click(lambda sample: sample[0] if sample else gr.skip(), examples, question, api_name=False,
+                       queue=False, show_progress="hidden")
+        clear.click(reset, None, [chat, shown, turns, citations, passage, document, answer_json, question],
+                    api_name="clear")
         passage.change(open_document, [passage], [document], api_name=False).then(None, js=SCROLL_TO_MARK)
+        # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
+        # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file
+        # in the cache for every file it passes on.
         files.upload(add, [files], [upload_note, sources, status, files], api_name="upload",
-                     concurrency_limit=1, concurrency_id="index")
+                     concurrency_limit=1, concurrency_id="index", preprocess=False)
     return app
+
+
+def _places(config) -> dict[str, str]:
+    """Server folders as the window may name them: by their own name, never their full path."""
+    places = {}
+    for folder in (config.data_dir, config.upload_dir):
+        for form in {str(folder), str(Path(folder).resolve())}:
+            if form not in (".", ""):
+                places[form] = Path(folder).resolve().name
+    if config.chroma_url:
+        places[config.chroma_url] = "the Chroma server"
+    return places
+
+
+def _discard(paths: list[Path]) -> None:
+    """Delete raw uploads and the folder Gradio made for each, once empty."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
 
 
 def _passage_choices(answer: Answer) -> list[tuple[str, str]]:
@@ -170,9 +233,12 @@ def _parse_choice(choice: str) -> tuple[str, int, int]:
 
 
 def _path_of(item) -> str:
+    if isinstance(item, dict):  # a file record (FileData) as Gradio received it
+        return item["path"]
     return item if isinstance(item, str) else getattr(item, "path", None) or item.name
 
 
 def _name_of(item) -> str:
-    """The name the browser gave the file (Gradio keeps it as the temporary file's base name)."""
-    return getattr(item, "orig_name", None) or Path(_path_of(item)).name
+    """The name the browser gave the file (Gradio also keeps it as the temporary file's base name)."""
+    original = item.get("orig_name") if isinstance(item, dict) else getattr(item, "orig_name", None)
+    return original or Path(_path_of(item)).name

