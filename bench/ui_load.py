@@ -121,7 +121,7 @@ class Session:
         if outputs is None:
             return {"error": "the stream ended without an answer"}
         self.chat = outputs[0]
-        answer = outputs[self.endpoint["answer_json"]]
+        answer = json.loads(outputs[self.endpoint["answer_json"]] or "null")  # the "Answer as JSON" text
         ok = isinstance(answer, dict) and (answer.get("citations") or answer.get("abstained"))
         return {"total": total, "first": first if first is not None else total, "error": None if ok else "no answer"}
 
@@ -147,7 +147,7 @@ async def endpoint(http) -> dict:
         "defaults": [None if c["type"] == "state" else c["props"].get("value") for c in inputs],
         "question": next(i for i, c in enumerate(inputs) if c["type"] == "textbox"),
         "chat": next((i for i, c in enumerate(inputs) if c["type"] == "chatbot"), None),  # kept server-side now
-        "answer_json": next(i for i, c in enumerate(outputs) if c["type"] == "json"),
+        "answer_json": next(i for i, c in enumerate(outputs) if c["type"] == "code"),
     }
 
 

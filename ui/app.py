@@ -8,6 +8,7 @@ into a message, never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -104,7 +105,9 @@ def build_app(service: ChatService, uploads):
                     passage = gr.Dropdown(choices=[], label="Open the document at passage", elem_id="rag-open")
                     document = gr.HTML("", elem_id="rag-document", js_on_load=None)
                 with gr.Accordion("Answer as JSON", open=False):
-                    answer_json = gr.JSON(label="Answer")
+                    # Text, not gr.JSON: Gradio keeps every session's last output values, and a
+                    # parsed answer (passages and all) costs several times its text in objects.
+                    answer_json = gr.Code(language="json", label="Answer", interactive=False, wrap_lines=True)
 
         def status_markdown():
             return render.without_paths(service.status_markdown(), places)
@@ -144,10 +147,11 @@ def build_app(service: ChatService, uploads):
             history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
             conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
             yield (history, history, conversation, render.citations_html(answer),
-                   gr.update(choices=_passage_choices(answer), value=None), answer.to_dict(), "")
+                   gr.update(choices=_passage_choices(answer), value=None),
+                   json.dumps(answer.to_dict(), ensure_ascii=False), "")
 
         def reset():
-            return [], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", None, ""
+            return [], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", ""
 
         def open_document(choice):
             if not choice:

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 64  # requests waiting beyond this are turned away with a message
 CHAT_CONCURRENCY = 8  # answers computed at once; uploads are indexed one at a time
+# Gradio keeps each browser session's last inputs and outputs (the conversation, the answer's
+# JSON, the citations: about 200 kB after ten questions, bench/soak.py) until this many more
+# recently used sessions evict it. Its default, 10,000, lets a long-running server grow by 2 GB.
+SESSIONS_KEPT = 500
 TEMP_FOLDER = "tmp-uploads"  # Gradio's upload cache, inside the data folder
 
 _temp_folder: Path | None = None
@@ -130,7 +134,7 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
         server_name=config.ui_host, server_port=config.ui_port, share=share, auth=auth,
         auth_message="Log in to chat with the documents." if auth else None,
         allowed_paths=[], blocked_paths=blocked_paths(config, temp_folder), max_file_size=f"{config.upload_max_mb:g}mb",
-        prevent_thread_lock=True, show_error=False, ssr_mode=False, quiet=True, inbrowser=False,
+        prevent_thread_lock=True, show_error=False, state_session_capacity=SESSIONS_KEPT, ssr_mode=False, quiet=True, inbrowser=False,
         theme=theme, css=CSS, head=HEAD, footer_links=["api"], app_kwargs={"middleware": [guard]},
     )
     print(f"chat window: {app.local_url}" + (f"  public: {app.share_url}" if app.share_url else "")
