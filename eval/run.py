@@ -199,14 +199,9 @@ def _file_text(path: Path) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _decoded(path: Path, mtime_ns: int, size: int) -> str:
-    from index.decode import decode
+    from index import readers
 
-    text, _ = decode(path.read_bytes())
-    if path.suffix.lower() in (".html", ".htm"):
-        from index.html_text import html_to_text
-
-        text = html_to_text(text)
-    return text
+    return readers.read(path.name, path.read_bytes()).text
 
 
 def _aggregate(rows: list[dict], graded: bool) -> dict:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.decode import decode
+from index import readers
 from index.errors import InputError
 from index.types import Document, FileIssue
 
@@ -104,22 +104,14 @@ def read_document(candidate: Candidate, max_bytes: int) -> Document:
         raise InputError("cannot read: permission denied") from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
-        raise InputError("empty file")
-    text, encoding = decode(data)
-    if path.suffix.lower() in (".html", ".htm"):
-        from index.html_text import html_to_text
-
-        text = html_to_text(text)
-    if not text.strip():
-        raise InputError("no text in file")
+    reading = readers.read(path.name, data)
     return Document(
         doc_id=candidate.doc_id,
         path=str(path),
         root=str(candidate.root),
-        text=text,
+        text=reading.text,
         byte_hash=hashlib.sha256(data).hexdigest(),
-        encoding=encoding,
+        encoding=reading.encoding,
         size=stat.st_size,
         mtime=stat.st_mtime,
     )

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from index import readers
 from index.decode import decode, plausibility
 from index.errors import InputError
 from ui import upload
@@ -156,9 +157,9 @@ def _upload_refuses(data: bytes, name: str = "f.txt") -> bool:
     return False
 
 
-def _index_refuses(data: bytes) -> bool:
+def _index_refuses(data: bytes, name: str = "f.txt") -> bool:
     try:
-        decode(data)
+        readers.read(name, data)  # what `rag index` reads a file with
     except InputError:
         return True
     return False

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.decode import decode
+from index import readers
 from index.errors import InputError
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -63,9 +63,9 @@ def safe_name(original: str, extensions: tuple[str, ...]) -> str:
 def check_content(name: str, data: bytes, max_bytes: int) -> None:
     """Refuse what should never be indexed or shown: empty, too big, binary, active content.
 
-    Whether the bytes are text at all is `index.decode.decode`'s call, the same reader `rag index`
-    uses, so an upload is refused exactly when indexing the file would fail to decode it (a UTF-16
-    file with a BOM is text for both; a binary one is text for neither). The markup check reads the
+    Whether the bytes are text at all is `index.readers.read`'s call, the same reader `rag index`
+    uses, so an upload is refused exactly when indexing the file would fail to read it (a UTF-16
+    file with a BOM is text for both; a binary one, or a PDF named .txt, is text for neither). The markup check reads the
     decoded text, so no encoding and no amount of padding hides a `<script>`.
     """
     if not data.strip():
@@ -73,11 +73,11 @@ def check_content(name: str, data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     try:
-        text, _ = decode(data)
+        text = readers.read(name, data).text
     except InputError as exc:
+        if str(exc) in (readers.EMPTY, readers.NO_TEXT):
+            raise InputError(f"'{name}' is empty") from None
         raise InputError(f"'{name}' cannot be read as text: {exc}") from None
-    if not text.strip():
-        raise InputError(f"'{name}' is empty")
     if not name.endswith(_HTML) and _ACTIVE.search(text):
         raise InputError(f"'{name}' contains SVG or script markup, which is refused")
 

@@ -1,0 +1,47 @@
+"""What every reader gives back, and the one method a reader implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.errors import InputError
+
+# Formats that are never text, by their first bytes: a misnamed file gets a message naming what
+# it really is instead of "invalid UTF-8 at byte 10".
+_SIGNATURES = (
+    (b"%PDF-", "a PDF file"),
+    (b"PK\x03\x04", "a ZIP archive (or a Word, Excel or OpenDocument file)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x7fELF", "a program (ELF)"),
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A file as the index sees it. `text` is what chunks and citations point into; `encoding` how
+    its bytes were decoded; `notes` what the reader wants the user to know (one line each)."""
+
+    text: str
+    encoding: str
+    notes: tuple[str, ...] = ()
+
+
+class Reader(Protocol):
+    suffixes: tuple[str, ...]  # lower case, with the dot
+
+    def read(self, data: bytes) -> Reading:
+        """The file's text. Raises InputError, with a reason a user can act on, when it has none."""
+        ...
+
+
+def refuse_other_formats(data: bytes, suffix: str) -> None:
+    """A file whose first bytes say it is another format is refused, naming that format."""
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise InputError(f"this is {what}, not a {suffix} text file")

@@ -1,0 +1,17 @@
+"""HTML: the page's visible text (index.html_text), which citations then quote."""
+
+from __future__ import annotations
+
+from index.decode import decode
+from index.readers.base import Reading, refuse_other_formats
+
+
+class HtmlReader:
+    suffixes = (".html", ".htm")
+
+    def read(self, data: bytes) -> Reading:
+        from index.html_text import html_to_text
+
+        refuse_other_formats(data, "HTML")
+        text, encoding = decode(data)
+        return Reading(html_to_text(text), encoding)

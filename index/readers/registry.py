@@ -1,0 +1,34 @@
+"""Which reader reads a file: a table from suffix to reader, built from the reader classes."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from index.errors import InputError
+from index.readers.base import Reader, Reading
+from index.readers.html import HtmlReader
+from index.readers.text import TextReader
+
+READERS: tuple[Reader, ...] = (TextReader(), HtmlReader())
+_BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.suffixes}
+SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
+EMPTY, NO_TEXT = "empty file", "no text in file"
+
+
+def reader_for(name: str) -> Reader:
+    """The reader for a file name; InputError for a type no reader takes."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in _BY_SUFFIX:
+        raise InputError(f"unsupported type '{suffix or 'no extension'}' (readable: {', '.join(SUFFIXES)})")
+    return _BY_SUFFIX[suffix]
+
+
+def read(name: str, data: bytes) -> Reading:
+    """The file's text by the reader its name picks. InputError for an empty file, a type no
+    reader takes, bytes of another format, undecodable bytes, or no text at all."""
+    if not data.strip():
+        raise InputError(EMPTY)
+    reading = reader_for(name).read(data)
+    if not reading.text.strip():
+        raise InputError(NO_TEXT)
+    return reading
