@@ -63,3 +63,51 @@ def test_index_and_eval_read_html_the_same_way(tmp_path, cli):
     stored = manifest.doc_text("page.html")
     manifest.close()
     assert stored == readers.read("page.html", page.read_bytes()).text == _decoded(page, 0, 0)
+
+
+def _word_file(path):
+    """A .docx as Word writes one: a title, headings, paragraphs, a bulleted list and a table."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Harbour report", level=1)
+    document.add_paragraph("The Quillmere lighthouse was rebuilt in 1911 after a storm destroyed the old tower.")
+    document.add_heading("Keepers", level=2)
+    document.add_paragraph("Ada Fenwick kept the lamp burning through the winter of 1912.", style="List Bullet")
+    document.add_paragraph("Tom Hale took over in 1920.", style="List Bullet")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Year", "Ships guided"
+    table.cell(1, 0).text, table.cell(1, 1).text = "1913", "412"
+    document.add_paragraph("The lamp burns paraffin, the report says.")
+    document.save(path)
+
+
+def test_a_word_file_reads_in_document_order_with_lists_and_tables(tmp_path):
+    _word_file(tmp_path / "report.docx")
+    text = readers.read("report.docx", (tmp_path / "report.docx").read_bytes()).text
+    assert text.index("Harbour report") < text.index("rebuilt in 1911") < text.index("• Ada Fenwick")
+    assert "• Tom Hale took over in 1920." in text and "Year | Ships guided\n1913 | 412" in text
+    assert text.index("1913 | 412") < text.index("The lamp burns paraffin")
+
+
+def test_a_word_file_is_indexed_and_quoted_exactly(tmp_path, cli):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _word_file(docs / "report.docx")
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    answer = cli("ask", "Who kept the Quillmere lamp burning in the winter of 1912?", "--json", env=env).json()
+    citation = answer["citations"][0]
+    assert citation["source"] == "report.docx" and "Ada Fenwick" in citation["quote"]
+    text = readers.read("report.docx", (docs / "report.docx").read_bytes()).text
+    assert text[citation["start_char"]:citation["end_char"]] == citation["quote"]
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "old-format (.doc) or password-protected"),
+    (b"PK\x03\x04" + b"\x00" * 64, "damaged Word file"),
+    (b"just some text", "not a Word .docx file"),
+])
+def test_a_bad_word_file_gets_one_line(data, reason):
+    with pytest.raises(InputError, match=re.escape(reason)):
+        readers.read("bad.docx", data)
