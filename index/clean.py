@@ -8,8 +8,11 @@ characters the file contains.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Zero-width characters, bidi embeddings/overrides/isolates, BOM, soft hyphen, word joiners.
@@ -76,9 +79,26 @@ class _Builder:
         return "".join(self.chars)
 
 
-def clean(original: str) -> CleanText:
+def clean(original: str, pages: Sequence = ()) -> CleanText:
+    """`pages` (index.readers.Page, in `original`'s coordinates) cut the sections further, so no
+    chunk spans two pages and each names its page: "page 6" (or "reader comment 3 by X, page 6")."""
     text, starts, ends = _normalize_chars(original)
-    return _clean_lines(text, starts, ends)
+    cleaned = _clean_lines(text, starts, ends)
+    return _by_page(cleaned, pages) if pages else cleaned
+
+
+def _by_page(cleaned: CleanText, pages: Sequence) -> CleanText:
+    cuts = [(0 if n == 0 else bisect.bisect_left(cleaned.starts, page.start), page.label)
+            for n, page in enumerate(pages)]
+    sections = []
+    for section in cleaned.sections:
+        for n, (cut, label) in enumerate(cuts):
+            start = max(section.start, cut)
+            end = min(section.end, cuts[n + 1][0] if n + 1 < len(cuts) else section.end)
+            if start < end:
+                name = f"page {label}" if section.name == "body" else f"{section.name}, page {label}"
+                sections.append(Section(start, end, name))
+    return dataclasses.replace(cleaned, sections=sections)
 
 
 def _normalize_chars(original: str) -> tuple[str, list[int], list[int]]:

@@ -112,6 +112,8 @@ def read_document(candidate: Candidate, max_bytes: int) -> Document:
         text=reading.text,
         byte_hash=hashlib.sha256(data).hexdigest(),
         encoding=reading.encoding,
+        pages=reading.pages,
+        notes=reading.notes,
         size=stat.st_size,
         mtime=stat.st_mtime,
     )

@@ -24,7 +24,13 @@ from index import lexical
 from index.chunk import ChunkPlan, chunk_document
 from index.clean import clean
 from index.embed import ModelRef, Tokens, TorchEmbedder, export_onnx
-from index.errors import REBUILD, IndexDamagedError, InputError, StoreError, model_mismatch
+from index.errors import (
+    REBUILD,
+    IndexDamagedError,
+    InputError,
+    StoreError,
+    model_mismatch,
+)
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
@@ -303,6 +309,7 @@ class Indexer:
                 report.unchanged.append(doc.doc_id)
             else:
                 fresh.append(doc)
+                report.notes.extend(FileIssue(str(candidate.path), note, failed=False) for note in doc.notes)
         removed = _removed(known, roots, seen, report)
         fresh = self._with_orphaned_duplicates(fresh, known, removed, candidates, report)
         work = self._plan_work(fresh, known, removed)
@@ -347,7 +354,7 @@ class Indexer:
         """The hash of the document's cleaned text and its chunks (depend only on its bytes)."""
         key = (doc.doc_id, doc.byte_hash)
         if key not in self._planned:
-            cleaned = clean(doc.text)
+            cleaned = clean(doc.text, doc.pages)
             text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
             self._planned[key] = text_hash, chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
         return self._planned[key]

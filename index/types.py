@@ -18,6 +18,8 @@ class Document:
     encoding: str
     size: int
     mtime: float
+    pages: tuple = ()  # index.readers.Page, for paged formats: chunks stay within a page
+    notes: tuple[str, ...] = ()  # what the reader reported, e.g. a page without a text layer
 
 
 class SentenceSpan(NamedTuple):
@@ -76,6 +78,7 @@ class IndexReport:
     chunks_total: int = 0
     seconds: float = 0.0
     repairs: list[str] = field(default_factory=list)  # what was found damaged and mended, a line each
+    notes: list[FileIssue] = field(default_factory=list)  # indexed, with a caveat (a page with no text)
 
     @property
     def ok(self) -> bool:

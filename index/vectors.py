@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from index.errors import REBUILD, IndexDamagedError, RagError, StoreError, model_mismatch
+from index.errors import (
+    REBUILD,
+    IndexDamagedError,
+    RagError,
+    StoreError,
+    model_mismatch,
+)
 
 # The most results one query asks Chroma for. Its bindings overflow on a huge `n_results` (and
 # would size buffers by it); no search needs more candidates than this.

@@ -185,6 +185,16 @@ def cmd_index(args, config: RagConfig) -> int:
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
+def _where(section: str) -> str:
+    """Where in its document a passage is: "  p. 6" on a page, "  [reader comment 3 by X]"."""
+    if section == "body":
+        return ""
+    name, _, page = section.rpartition("page ")
+    if page and (not name or name.endswith(", ")):
+        return f"  p. {page}" + (f"  [{name[:-2]}]" if name else "")
+    return f"  [{section}]"
+
+
 def _report_dict(report) -> dict:
     return {
         "added": report.added, "changed": report.changed, "unchanged": len(report.unchanged),
@@ -194,12 +204,15 @@ def _report_dict(report) -> dict:
         "chunks_written": report.chunks_written, "chunks_deleted": report.chunks_deleted,
         "chunks_total": report.chunks_total, "seconds": round(report.seconds, 3),
         "repairs": list(report.repairs),
+        "notes": [{"path": f.path, "note": f.reason} for f in report.notes],
     }
 
 
 def _print_report(report) -> None:
     for issue in report.failed:
         print(visible(f"failed: {issue.path}: {issue.reason}"), file=sys.stderr)
+    for issue in report.notes:
+        print(visible(f"note: {issue.path}: {issue.reason}"), file=sys.stderr)
     for doc, original in report.duplicates.items():
         print(visible(f"duplicate: {doc} has the same text as {original}; indexed once"))
     if report.skipped:
@@ -227,8 +240,7 @@ def cmd_search(args, config: RagConfig) -> int:
     if not hits:
         print("no matching passages")
     for hit in hits:
-        section = "" if hit.section == "body" else f"  [{hit.section}]"
-        print(visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{section}  "
+        print(visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{_where(hit.section)}  "
                       f"score {hit.score:.3f}"))
         print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         print()
@@ -274,8 +286,7 @@ def _print_answer_details(answer, color: bool) -> None:
             print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         return
     for c in answer.citations:
-        section = "" if c.section == "body" else f"  [{c.section}]"
-        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{section}"))
+        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{_where(c.section)}"))
         print(textwrap.indent(_highlight(c, color), "    "))
         print()
 
@@ -314,9 +325,8 @@ def cmd_chat(args, config: RagConfig) -> int:
 
 
 def cmd_status(args, config: RagConfig) -> int:
-    from rag.assistant import Assistant
-
     from index.errors import IndexBusyError
+    from rag.assistant import Assistant
 
     assistant = Assistant(config)
     busy = None

@@ -31,7 +31,7 @@ class RagConfig:
     chunk_tokens: int = 200  # target chunk size in the model's tokens
     chunk_overlap: int = 40  # tokens of trailing sentences repeated in the next chunk
     max_file_mb: float = 20.0
-    extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".docx")
+    extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery

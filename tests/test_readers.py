@@ -10,6 +10,7 @@ import pytest
 from index import readers
 from index.errors import InputError
 from rag.config import RagConfig
+from tests.pdfs import make_pdf
 from ui import upload
 
 
@@ -44,7 +45,7 @@ def test_a_file_of_another_format_is_named_for_what_it_is(data, what):
 @pytest.mark.parametrize("name, data, reason", [
     ("a.txt", b"", readers.EMPTY), ("a.txt", b" \n\t", readers.EMPTY),
     ("a.html", b"<html><script>only()</script></html>", readers.NO_TEXT),
-    ("a.pdf", b"%PDF-1.7", "unsupported type '.pdf'"), ("a", b"text", "unsupported type 'no extension'"),
+    ("a.epub", b"PK\x03\x04", "unsupported type '.epub'"), ("a", b"text", "unsupported type 'no extension'"),
 ])
 def test_what_cannot_be_read_says_why(name, data, reason):
     with pytest.raises(InputError, match=reason):
@@ -111,3 +112,49 @@ def test_a_word_file_is_indexed_and_quoted_exactly(tmp_path, cli):
 def test_a_bad_word_file_gets_one_line(data, reason):
     with pytest.raises(InputError, match=re.escape(reason)):
         readers.read("bad.docx", data)
+
+
+PDF_PAGES = [
+    ["Harbour report.", "The Quillmere lighthouse was rebuilt in 1911 after a storm", "destroyed the old tower. The exam-",
+     "ination of 1912 found it sound."],
+    [],  # a scanned page: no text layer
+    ["Keepers.", "Ada Fenwick kept the lamp burning through the winter of 1912,", "the report says."],
+]
+
+
+def test_a_pdf_reads_page_by_page_with_hyphens_joined_and_scans_reported():
+    reading = readers.read("report.pdf", make_pdf(PDF_PAGES))
+    assert "The examination of 1912 found it sound." in reading.text
+    assert [(p.number, p.label) for p in reading.pages] == [(1, "1"), (3, "3")]
+    assert reading.text[reading.pages[1].start:reading.pages[1].end].startswith("Keepers.")
+    assert reading.notes == ("page 2: no text layer (a scanned page?), not searchable without OCR",)
+
+
+def test_a_pdf_answer_cites_its_page(tmp_path, cli):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.pdf").write_bytes(make_pdf(PDF_PAGES))
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    indexed = cli("index", docs, env=env)
+    assert indexed.code == 0 and "note: " in indexed.err and "page 2: no text layer" in indexed.err
+    question = "Who kept the Quillmere lamp burning through the winter of 1912?"
+    answer = cli("ask", question, "--json", env=env).json()
+    citation = answer["citations"][0]
+    assert citation["source"] == "report.pdf" and citation["section"] == "page 3" and "Ada Fenwick" in citation["quote"]
+    text = readers.read("report.pdf", (docs / "report.pdf").read_bytes()).text
+    assert text[citation["start_char"]:citation["end_char"]] == citation["quote"]
+    printed = cli("ask", question, env=env).out
+    assert "report.pdf" in printed and "p. 3" in printed
+    hits = cli("search", "lighthouse rebuilt storm", "--json", env=env).json()
+    assert hits[0]["section"] == "page 1"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (make_pdf([[], []]), "no page has a text layer: a scanned PDF"),
+    (b"%PDF-1.4\n" + b"\x00garbage" * 20, "damaged PDF"),
+    (make_pdf([["text"]])[:60], "damaged PDF"),
+    (b"<html>not a pdf</html>", "not a PDF file"),
+])
+def test_a_bad_pdf_gets_one_line(data, reason):
+    with pytest.raises(InputError, match=re.escape(reason)):
+        readers.read("bad.pdf", data)

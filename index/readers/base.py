@@ -23,12 +23,25 @@ _SIGNATURES = (
 
 
 @dataclass(frozen=True)
+class Page:
+    """A page of a paged format: its characters `start`–`end` of the reading's text, and its
+    label (the printed page number where the file has one, else its 1-based number)."""
+
+    number: int
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Reading:
     """A file as the index sees it. `text` is what chunks and citations point into; `encoding` how
-    its bytes were decoded; `notes` what the reader wants the user to know (one line each)."""
+    its bytes were decoded; `pages` where each page's text lies (paged formats only); `notes` what
+    the reader wants the user to know (one line each, e.g. a page with no text layer)."""
 
     text: str
     encoding: str
+    pages: tuple[Page, ...] = ()
     notes: tuple[str, ...] = ()
 
 

@@ -7,10 +7,11 @@ from pathlib import PurePath
 from index.errors import InputError
 from index.readers.base import Reader, Reading
 from index.readers.html import HtmlReader
+from index.readers.pdf import PdfReader
 from index.readers.text import TextReader
 from index.readers.word import WordReader
 
-READERS: tuple[Reader, ...] = (TextReader(), HtmlReader(), WordReader())
+READERS: tuple[Reader, ...] = (TextReader(), HtmlReader(), WordReader(), PdfReader())
 _BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.suffixes}
 SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
 EMPTY, NO_TEXT = "empty file", "no text in file"
