@@ -151,6 +151,7 @@ def test_a_pdf_answer_cites_its_page(tmp_path, cli):
 
 @pytest.mark.parametrize("data, reason", [
     (make_pdf([[], []]), "no page has a text layer: a scanned PDF"),
+    (make_pdf([]), "the PDF has no pages"),
     (b"%PDF-1.4\n" + b"\x00garbage" * 20, "damaged PDF"),
     (make_pdf([["text"]])[:60], "damaged PDF"),
     (b"<html>not a pdf</html>", "not a PDF file"),

@@ -63,6 +63,8 @@ def _open(data: bytes):
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise InputError("the PDF is encrypted: save a copy without a password") from None
+        if "(PDFium: Success)" in str(exc):  # loads no page tree, yet reports no error: an empty PDF
+            raise InputError("the PDF has no pages") from None
         raise InputError(f"damaged PDF: {exc}") from None
 
 
