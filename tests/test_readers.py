@@ -159,3 +159,22 @@ def test_a_pdf_answer_cites_its_page(tmp_path, cli):
 def test_a_bad_pdf_gets_one_line(data, reason):
     with pytest.raises(InputError, match=re.escape(reason)):
         readers.read("bad.pdf", data)
+
+
+def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
+    import shutil
+
+    from rag.assistant import Assistant
+    from ui.chat import ChatService
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(seeds_index, data_dir)
+    service = ChatService(Assistant(RagConfig.from_env({}, data_dir=data_dir, upload_dir=tmp_path / "uploads")))
+    source = tmp_path / "browser-copy.pdf"
+    source.write_bytes(make_pdf(PDF_PAGES))
+    result = service.add_files([(source, "report.pdf")])
+    assert result.added == ["report.pdf"], result.message()
+    assert "Note: 'report.pdf': page 2: no text layer" in result.message()
+    *_, answer = service.ask("Who kept the Quillmere lamp burning through the winter of 1912?", [])
+    assert answer.citations and answer.citations[0].section == "page 3"
+    service.assistant.close()

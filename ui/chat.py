@@ -36,6 +36,7 @@ class UploadResult:
     added: list[str] = field(default_factory=list)  # document names now searchable
     unchanged: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # one clear line per bad file
+    notes: list[str] = field(default_factory=list)  # indexed, with a caveat (a PDF page without text)
 
     def message(self) -> str:
         lines = []
@@ -43,6 +44,7 @@ class UploadResult:
             lines.append(f"Indexed and searchable now: {', '.join(self.added)}.")
         if self.unchanged:
             lines.append(f"Already indexed, unchanged: {', '.join(self.unchanged)}.")
+        lines.extend(f"Note: {n}" for n in self.notes)
         lines.extend(f"Refused: {r}" for r in self.refused)
         return "\n".join(lines) or "No files were given."
 
@@ -125,6 +127,7 @@ class ChatService:
             elif s.name in report.duplicates:
                 result.unchanged.append(f"{s.name} (same text as {report.duplicates[s.name]})")
         result.refused.extend(f"'{name}': {reason}" for name, reason in refused.items())
+        result.notes.extend(f"'{Path(note.path).name}': {note.reason}" for note in report.notes)
         return result
 
     def sources(self) -> list[str]:
