@@ -178,3 +178,20 @@ def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
     *_, answer = service.ask("Who kept the Quillmere lamp burning through the winter of 1912?", [])
     assert answer.citations and answer.citations[0].section == "page 3"
     service.assistant.close()
+
+
+def test_running_headers_and_page_numbers_are_dropped_but_the_body_keeps_the_same_words():
+    body = [
+        ["The Quillmere lighthouse was rebuilt in 1911.", "Harbour Report 2024 is quoted here in the body."],
+        ["Ada Fenwick kept the lamp burning through 1912."],
+        ["Tom Hale took over in 1920."],
+        ["The lamp burns paraffin."],
+    ]
+    pages = [["Harbour Report 2024", *lines, f"Page {n} of 4"] for n, lines in enumerate(body, 1)]
+    reading = readers.read("report.pdf", make_pdf(pages))
+    assert "Page 1 of 4" not in reading.text and "Page 4 of 4" not in reading.text
+    assert not reading.text.startswith("Harbour Report 2024")
+    assert "Harbour Report 2024 is quoted here in the body." in reading.text
+    assert [reading.text[p.start:p.end] for p in reading.pages][2] == "Tom Hale took over in 1920."
+    two_pages = readers.read("short.pdf", make_pdf(pages[:2]))
+    assert two_pages.text.startswith("Harbour Report 2024")  # too few pages to call anything running
