@@ -79,24 +79,24 @@ class _Builder:
         return "".join(self.chars)
 
 
-def clean(original: str, pages: Sequence = ()) -> CleanText:
-    """`pages` (index.readers.Page, in `original`'s coordinates) cut the sections further, so no
-    chunk spans two pages and each names its page: "page 6" (or "reader comment 3 by X, page 6")."""
+def clean(original: str, parts: Sequence[tuple[int, str]] = ()) -> CleanText:
+    """`parts` (start in `original`'s coordinates, name), each running to the next, cut the
+    sections further: a reader's pages ("page 6") or heading paths ("Report › Keepers"), so no chunk
+    spans two of them and each is named for its own (index.readers.base.parts_of)."""
     text, starts, ends = _normalize_chars(original)
     cleaned = _clean_lines(text, starts, ends)
-    return _by_page(cleaned, pages) if pages else cleaned
+    return _by_parts(cleaned, parts) if parts else cleaned
 
 
-def _by_page(cleaned: CleanText, pages: Sequence) -> CleanText:
-    cuts = [(0 if n == 0 else bisect.bisect_left(cleaned.starts, page.start), page.label)
-            for n, page in enumerate(pages)]
+def _by_parts(cleaned: CleanText, parts: Sequence[tuple[int, str]]) -> CleanText:
+    cuts = [(0, None), *((bisect.bisect_left(cleaned.starts, start), name) for start, name in parts)]
     sections = []
     for section in cleaned.sections:
-        for n, (cut, label) in enumerate(cuts):
+        for n, (cut, part) in enumerate(cuts):
             start = max(section.start, cut)
             end = min(section.end, cuts[n + 1][0] if n + 1 < len(cuts) else section.end)
             if start < end:
-                name = f"page {label}" if section.name == "body" else f"{section.name}, page {label}"
+                name = section.name if part is None else part if section.name == "body" else f"{section.name}, {part}"
                 sections.append(Section(start, end, name))
     return dataclasses.replace(cleaned, sections=sections)
 

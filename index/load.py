@@ -113,6 +113,7 @@ def read_document(candidate: Candidate, max_bytes: int) -> Document:
         byte_hash=hashlib.sha256(data).hexdigest(),
         encoding=reading.encoding,
         pages=reading.pages,
+        headings=reading.headings,
         notes=reading.notes,
         size=stat.st_size,
         mtime=stat.st_mtime,

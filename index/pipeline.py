@@ -34,6 +34,7 @@ from index.errors import (
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
+from index.readers.base import parts_of
 from index.types import Chunk, Document, FileIssue, IndexReport
 from index.vectors import VectorStore, forget
 
@@ -354,7 +355,7 @@ class Indexer:
         """The hash of the document's cleaned text and its chunks (depend only on its bytes)."""
         key = (doc.doc_id, doc.byte_hash)
         if key not in self._planned:
-            cleaned = clean(doc.text, doc.pages)
+            cleaned = clean(doc.text, parts_of(doc.pages, doc.headings))
             text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
             self._planned[key] = text_hash, chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
         return self._planned[key]

@@ -19,6 +19,7 @@ class Document:
     size: int
     mtime: float
     pages: tuple = ()  # index.readers.Page, for paged formats: chunks stay within a page
+    headings: tuple = ()  # index.readers.Heading: chunks stay within a heading's part
     notes: tuple[str, ...] = ()  # what the reader reported, e.g. a page without a text layer
 
 

@@ -89,6 +89,9 @@ def test_a_word_file_reads_in_document_order_with_lists_and_tables(tmp_path):
     assert text.index("Harbour report") < text.index("rebuilt in 1911") < text.index("• Ada Fenwick")
     assert "• Tom Hale took over in 1920." in text and "Year | Ships guided\n1913 | 412" in text
     assert text.index("1913 | 412") < text.index("The lamp burns paraffin")
+    headings = readers.read("report.docx", (tmp_path / "report.docx").read_bytes()).headings
+    assert [(text[h.start:h.start + 14], h.path) for h in headings] == [
+        ("Harbour report", "Harbour report"), ("Keepers\n\n• Ada", "Harbour report › Keepers")]
 
 
 def test_a_word_file_is_indexed_and_quoted_exactly(tmp_path, cli):
@@ -100,6 +103,7 @@ def test_a_word_file_is_indexed_and_quoted_exactly(tmp_path, cli):
     answer = cli("ask", "Who kept the Quillmere lamp burning in the winter of 1912?", "--json", env=env).json()
     citation = answer["citations"][0]
     assert citation["source"] == "report.docx" and "Ada Fenwick" in citation["quote"]
+    assert citation["section"] == "Harbour report › Keepers"  # the heading path it sits under
     text = readers.read("report.docx", (docs / "report.docx").read_bytes()).text
     assert text[citation["start_char"]:citation["end_char"]] == citation["quote"]
 

@@ -34,14 +34,33 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A heading of the document: where it starts in the reading's text, and its path
+    ("Report › Keepers": the headings above it, then its own text)."""
+
+    start: int
+    path: str
+
+
+def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tuple[int, str]]:
+    """Where the named parts of a document start, for index.clean to cut sections at: pages where
+    the format has them (a citation names its page), else headings."""
+    if pages:
+        return [(page.start, f"page {page.label}") for page in pages]
+    return [(heading.start, heading.path) for heading in headings]
+
+
+@dataclass(frozen=True)
 class Reading:
     """A file as the index sees it. `text` is what chunks and citations point into; `encoding` how
-    its bytes were decoded; `pages` where each page's text lies (paged formats only); `notes` what
+    its bytes were decoded; `pages` where each page's text lies (paged formats only); `headings`
+    where each heading starts (formats that mark them); `notes` what
     the reader wants the user to know (one line each, e.g. a page with no text layer)."""
 
     text: str
     encoding: str
     pages: tuple[Page, ...] = ()
+    headings: tuple[Heading, ...] = ()
     notes: tuple[str, ...] = ()
 
 

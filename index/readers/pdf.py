@@ -56,7 +56,7 @@ class PdfReader:
             at += len(text)
         if not pages:
             raise InputError("no page has a text layer: a scanned PDF, and OCR is not set up")
-        return Reading("".join(parts), "pdf", tuple(pages), tuple(notes))
+        return Reading("".join(parts), "pdf", pages=tuple(pages), notes=tuple(notes))
 
 
 def _open(data: bytes):

@@ -1,6 +1,8 @@
 """Word (.docx): paragraphs and tables in document order, as plain text a quote can stand in.
 
-Headings and paragraphs are separated by blank lines, so sentences never run across them; list
+Headings and paragraphs are separated by blank lines, so sentences never run across them, and
+each heading starts a part named by its path ("Report › Keepers"), which chunks stay within and
+citations name; list
 items get a bullet; a table becomes one line per row, its cells joined by " | " (a cell merged
 across columns is written once). Citations point into this text. An old binary .doc, or a .docx
 that is password-protected (both are OLE containers), and a damaged file each get one line.
@@ -12,9 +14,10 @@ import io
 import zipfile
 
 from index.errors import InputError
-from index.readers.base import Reading
+from index.readers.base import Heading, Reading
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BETWEEN = "\n\n"
 
 
 class WordReader:
@@ -26,8 +29,21 @@ class WordReader:
         if not data.startswith(b"PK"):
             raise InputError("not a Word .docx file (it is not a ZIP package)")
         document = _open(data)
-        blocks = [text for item in document.iter_inner_content() if (text := _block_text(item))]
-        return Reading("\n\n".join(blocks) + "\n", "docx")
+        blocks: list[str] = []
+        headings: list[Heading] = []
+        above: list[tuple[int, str]] = []  # (level, text) of the headings the next block sits under
+        at = 0
+        for item in document.iter_inner_content():
+            text = _block_text(item)
+            if not text:
+                continue
+            level = _heading_level(item)
+            if level is not None:
+                above = [*(h for h in above if h[0] < level), (level, text)]
+                headings.append(Heading(at, " › ".join(t for _, t in above)))
+            blocks.append(text)
+            at += len(text) + len(_BETWEEN)
+        return Reading(_BETWEEN.join(blocks) + "\n", "docx", headings=tuple(headings))
 
 
 def _open(data: bytes):
@@ -51,6 +67,16 @@ def _block_text(item) -> str:
     if text and _is_list_item(item):
         return f"• {text}"
     return text
+
+
+def _heading_level(item) -> int | None:
+    """0 for a title, n for "Heading n", None for anything else (a table, a body paragraph)."""
+    style = getattr(getattr(item, "style", None), "name", "") or ""
+    if style == "Title":
+        return 0
+    if style.startswith("Heading ") and style[8:].isdigit():
+        return int(style[8:])
+    return None
 
 
 def _is_list_item(paragraph) -> bool:
