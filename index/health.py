@@ -57,7 +57,7 @@ def check(data_dir: Path, open_store: Callable, command: str = "rag") -> list[Pr
 
     `open_store()` gives the VectorStore (it may raise our store errors); `command` starts each fix
     (e.g. "rag --data-dir X"), so that what is printed can be pasted as it is."""
-    from index.manifest import Manifest
+    from index.manifest import open_verified
     from index.vectors import store_folder
 
     path = data_dir / "manifest.sqlite"
@@ -77,12 +77,7 @@ def check(data_dir: Path, open_store: Callable, command: str = "rag") -> list[Pr
     if holder:  # mid-run the stores disagree on purpose; that is not damage
         raise IndexBusyError(f"{holder} is writing the index now; check again when it has finished")
     try:
-        manifest = Manifest(path, readonly=True)
-        try:
-            manifest.verify()
-        except BaseException:
-            manifest.close()
-            raise
+        manifest = open_verified(path)
     except IndexDamagedError as exc:
         return [Problem(MANIFEST_DAMAGED, exc.what, fix_command(command, "index --rebuild", [])),
                 *_store_opens(data_dir, open_store, command)]

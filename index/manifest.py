@@ -92,6 +92,18 @@ def sqlite_failure(path: Path, exc: sqlite3.Error) -> Exception:
     return IndexDamagedError(f"the manifest {path} is damaged ({text})")
 
 
+def open_verified(path: Path) -> Manifest:
+    """The manifest at `path`, opened read-only and proven whole (`Manifest.verify`), so a damaged
+    one fails here, in one IndexDamagedError, rather than at whichever later query reads a lost page."""
+    manifest = Manifest(path, readonly=True)
+    try:
+        manifest.verify()
+    except BaseException:
+        manifest.close()
+        raise
+    return manifest
+
+
 @_translate_sqlite_errors
 class Manifest:
     def __init__(self, path: Path, readonly: bool = False) -> None:

@@ -33,7 +33,7 @@ from index.errors import (
 )
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
-from index.manifest import Manifest
+from index.manifest import Manifest, open_verified
 from index.readers.base import parts_of
 from index.types import Chunk, Document, FileIssue, IndexReport
 from index.vectors import VectorStore, forget
@@ -127,15 +127,20 @@ class Indexer:
     def _embed_with_progress(self, texts: list[str]) -> np.ndarray:
         if not self.progress:
             return self._embed(texts)
-        from tqdm import tqdm
-
         step = max(self.write_batch, 1)
-        with tqdm(total=len(texts), unit="text", desc="embedding", leave=False) as bar:
-            parts = []
+        parts = []
+        with self._bar(len(texts), "text", "embedding") as bar:
             for start in range(0, len(texts), step):
                 parts.append(self._embed(texts[start:start + step]))
                 bar.update(len(parts[-1]))
         return np.concatenate(parts)
+
+    def _bar(self, total: int, unit: str, desc: str):
+        """A progress bar when one was asked for and there is work to show; else one that shows
+        nothing (same `update`, same `with`)."""
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit=unit, desc=desc, leave=False, disable=not (self.progress and total))
 
     def run(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
         started = time.perf_counter()
@@ -263,21 +268,14 @@ class Indexer:
         the same text through the same model gives the vectors a clean build gives."""
         dimension = int(manifest.get_meta("dimension") or 0) or self.embedder.dimension
         self.store.open(self.model.name, dimension, create=bool(chunk_ids))
-        bar = None
-        if self.progress and chunk_ids:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(chunk_ids), unit="chunk", desc="re-embedding", leave=False)
         step = max(self.write_batch, 1)  # stored batch by batch: a kill keeps what was done
-        for start in range(0, len(chunk_ids), step):
-            found = manifest.chunks_by_id(chunk_ids[start:start + step])
-            chunks = [found[cid] for cid in chunk_ids[start:start + step] if cid in found]
-            if chunks:
-                self.store.upsert(chunks, self._embed([c.text for c in chunks]))
-            if bar is not None:
+        with self._bar(len(chunk_ids), "chunk", "re-embedding") as bar:
+            for start in range(0, len(chunk_ids), step):
+                found = manifest.chunks_by_id(chunk_ids[start:start + step])
+                chunks = [found[cid] for cid in chunk_ids[start:start + step] if cid in found]
+                if chunks:
+                    self.store.upsert(chunks, self._embed([c.text for c in chunks]))
                 bar.update(len(chunk_ids[start:start + step]))
-        if bar is not None:
-            bar.close()
         return f"re-embedded {len(chunk_ids)} chunks whose vectors were missing" if chunk_ids else ""
 
     def _upgrade(self, manifest: Manifest) -> None:
@@ -390,24 +388,17 @@ class Indexer:
             export_onnx(self.embedder, onnx_dir(self.data_dir, self.model.name))
 
     def _write_batches(self, manifest: Manifest, work: list[_Work], report: IndexReport) -> None:
-        total = sum(len(w.chunks) for w in work)
-        bar = None
-        if self.progress and total:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
         batch: list[_Work] = []
         pending = 0
-        for item in work:
-            batch.append(item)
-            pending += len(item.chunks)
-            if pending >= self.write_batch:
+        with self._bar(sum(len(w.chunks) for w in work), "chunk", "embedding") as bar:
+            for item in work:
+                batch.append(item)
+                pending += len(item.chunks)
+                if pending >= self.write_batch:
+                    self._write(manifest, batch, report, bar)
+                    batch, pending = [], 0
+            if batch:
                 self._write(manifest, batch, report, bar)
-                batch, pending = [], 0
-        if batch:
-            self._write(manifest, batch, report, bar)
-        if bar is not None:
-            bar.close()
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if self._prepared:
@@ -447,8 +438,7 @@ class Indexer:
             (report.added if w.is_new else report.changed).append(w.doc.doc_id)
             if w.duplicate_of:
                 report.duplicates[w.doc.doc_id] = w.duplicate_of
-        if bar is not None:
-            bar.update(len(chunks))
+        bar.update(len(chunks))
 
 
 KEPT = "; its indexed version is kept"
@@ -459,15 +449,9 @@ def _manifest_damage(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        manifest = Manifest(path, readonly=True)
+        open_verified(path).close()
     except IndexDamagedError as exc:
         return exc.what
-    try:
-        manifest.verify()
-    except IndexDamagedError as exc:
-        return exc.what
-    finally:
-        manifest.close()
     return None
 
 

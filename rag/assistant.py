@@ -174,7 +174,7 @@ class Assistant:
         return VectorStore(self._client_once(), self.config.collection)
 
     def _open_manifest(self, required: bool):
-        from index.manifest import Manifest
+        from index.manifest import open_verified
 
         if self._manifest is None:
             path = self.config.data_dir / "manifest.sqlite"
@@ -184,13 +184,7 @@ class Assistant:
                         f"nothing is indexed in {self.config.data_dir} yet; run `rag index PATH` first"
                     )
                 return None
-            manifest = Manifest(path, readonly=True)
-            try:
-                manifest.verify()  # a truncated manifest fails here, not at some later query
-            except BaseException:
-                manifest.close()
-                raise
-            self._manifest = manifest
+            self._manifest = open_verified(path)
         return self._manifest
 
     @property
