@@ -82,8 +82,9 @@ class Indexer:
         self.progress = progress
         self._tokens: Tokens | None = None
         self.embed_cache = embed_cache
-        # What `prepare` did ahead of `run`: each document's cleaned text hash and chunks, by
-        # (doc id, bytes hash), and the vectors of their texts.
+        # What `prepare` did ahead of `run`: the documents it read (by path), each document's
+        # cleaned text hash and chunks (by doc id and bytes hash), and the vectors of their texts.
+        self._read_ahead: dict[Path, Document] = {}
         self._planned: dict[tuple[str, str], tuple[str, list[Chunk]]] = {}
         self._prepared: dict[str, np.ndarray] = {}
 
@@ -107,6 +108,7 @@ class Indexer:
                 doc = read_document(candidate, self.max_bytes)
             except InputError:
                 continue
+            self._read_ahead[candidate.path] = doc
             if known.get(doc.doc_id) != doc.byte_hash:
                 chunks.extend(self._plan(doc)[1])
         texts = _texts_of(chunks)
@@ -317,6 +319,9 @@ class Indexer:
         self._apply(manifest, work, removed, report)
 
     def _read(self, candidate: Candidate, report: IndexReport, indexed: bool = False) -> Document | None:
+        ahead = self._read_ahead.pop(candidate.path, None)
+        if ahead is not None and ahead.doc_id == candidate.doc_id and _unchanged_since(candidate.path, ahead):
+            return ahead  # read by `prepare`, outside the lock: a PDF is not parsed twice
         try:
             return read_document(candidate, self.max_bytes)
         except InputError as exc:
@@ -464,6 +469,15 @@ def _move_aside(path: Path) -> Path:
             path.rename(target)
             return target
     raise StoreError(f"cannot move {path} aside: too many damaged copies beside it; delete some")
+
+
+def _unchanged_since(path: Path, doc: Document) -> bool:
+    """Whether the file still has the size and modification time it had when `doc` was read."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == doc.size and stat.st_mtime == doc.mtime
 
 
 def _texts_of(chunks: list[Chunk]) -> list[str]:
