@@ -13,6 +13,7 @@ from pathlib import Path
 
 from index import readers
 from index.errors import InputError
+from index.readers.base import DEFAULT_OPTIONS, ReadOptions
 from index.types import Document, FileIssue
 
 
@@ -90,7 +91,7 @@ def _check_file(root: Path, file: Path, extensions: tuple[str, ...]) -> FileIssu
     return None
 
 
-def read_document(candidate: Candidate, max_bytes: int) -> Document:
+def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = DEFAULT_OPTIONS) -> Document:
     """Read and decode one file. Raises InputError with a reason a user can act on."""
     path = candidate.path
     try:
@@ -104,7 +105,7 @@ def read_document(candidate: Candidate, max_bytes: int) -> Document:
         raise InputError("cannot read: permission denied") from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    reading = readers.read(path.name, data)
+    reading = readers.read(path.name, data, options)
     return Document(
         doc_id=candidate.doc_id,
         path=str(path),

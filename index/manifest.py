@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index import layout
 from index.errors import IndexDamagedError, StoreError
+from index.readers.base import Page
 from index.roles import sentence_role
 from index.sentences import split_sentences
 from index.types import Chunk, Document, SentenceSpan
@@ -30,7 +32,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, path TEXT NOT NULL, byte_hash TEXT NOT NULL,
     text_hash TEXT NOT NULL, duplicate_of TEXT, encoding TEXT, size INTEGER, mtime REAL,
-    n_chunks INTEGER NOT NULL, text TEXT NOT NULL
+    n_chunks INTEGER NOT NULL, text TEXT NOT NULL, layout TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
@@ -116,7 +118,10 @@ class Manifest:
             self._db = sqlite3.connect(path, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            if not self._has_column("docs", "layout"):  # written before layouts were stored
+                self._db.execute("ALTER TABLE docs ADD COLUMN layout TEXT")
 
+        self.has_layout = self._has_column("docs", "layout")
         # An index written before sentence vectors existed has no `sentences` table; opened read-only
         # it cannot gain one, so it is read without (see `chunks_by_id`) until `rag index` upgrades it.
         self.has_sentences = bool(self._db.execute(
@@ -127,6 +132,9 @@ class Manifest:
 
     def close(self) -> None:
         self._db.close()
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(row[1] == column for row in self._db.execute(f"PRAGMA table_info({table})"))
 
     def verify(self) -> None:
         """Cheap proof that the file is whole: SQLite reads pages lazily, so a truncated manifest
@@ -164,6 +172,20 @@ class Manifest:
         row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
         return row[0] if row else None
 
+    def doc_pages(self, doc_id: str) -> tuple[Page, ...]:
+        """The document's pages (index.layout); none for an unpaged document, or one indexed before
+        layouts were stored (`rag index` adds them: `without_layout`)."""
+        if not self.has_layout:
+            return ()
+        row = self._db.execute("SELECT layout FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        return layout.load(row[0]) if row else ()
+
+    def without_layout(self) -> list[str]:
+        """Documents indexed before layouts were stored, in a format that has pages: their pages
+        are known only by reading the file again."""
+        rows = self._db.execute("SELECT doc_id FROM docs WHERE layout IS NULL").fetchall()
+        return [r[0] for r in rows if r[0].lower().endswith(layout.PAGED_SUFFIXES)]
+
     def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
         if doc_ids is None:
             return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
@@ -184,9 +206,10 @@ class Manifest:
             for doc, text_hash, duplicate_of, chunks in entries:
                 self._delete_chunks(doc.doc_id)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO docs (doc_id, root, path, byte_hash, text_hash, duplicate_of, encoding, "
+                    "size, mtime, n_chunks, text, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.doc_id, doc.root, doc.path, doc.byte_hash, text_hash, duplicate_of,
-                     doc.encoding, doc.size, doc.mtime, len(chunks), doc.text),
+                     doc.encoding, doc.size, doc.mtime, len(chunks), doc.text, layout.dump(doc.pages)),
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

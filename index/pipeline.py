@@ -34,7 +34,7 @@ from index.errors import (
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest, open_verified
-from index.readers.base import parts_of
+from index.readers.base import DEFAULT_OPTIONS, ReadOptions, parts_of
 from index.types import Chunk, Document, FileIssue, IndexReport
 from index.vectors import VectorStore, forget
 
@@ -68,6 +68,7 @@ class Indexer:
         lock_timeout: float = 10.0,
         progress: bool = False,
         embed_cache: Path | None = None,
+        read_options: ReadOptions = DEFAULT_OPTIONS,
     ) -> None:
         self.data_dir = data_dir
         self.model = model
@@ -82,6 +83,7 @@ class Indexer:
         self.progress = progress
         self._tokens: Tokens | None = None
         self.embed_cache = embed_cache
+        self.read_options = read_options
         # What `prepare` did ahead of `run`: the documents it read (by path), each document's
         # cleaned text hash and chunks (by doc id and bytes hash), and the vectors of their texts.
         self._read_ahead: dict[Path, Document] = {}
@@ -105,7 +107,7 @@ class Indexer:
         chunks: list[Chunk] = []
         for candidate in candidates:
             try:
-                doc = read_document(candidate, self.max_bytes)
+                doc = read_document(candidate, self.max_bytes, self.read_options)
             except InputError:
                 continue
             self._read_ahead[candidate.path] = doc
@@ -286,6 +288,10 @@ class Indexer:
         if outdated:
             log.info("%d documents lack sentence vectors (an older index format); re-embedding them", len(outdated))
             manifest.forget_hash(outdated)
+        unpaged = manifest.without_layout()
+        if unpaged:
+            log.info("%d documents were indexed before page layouts were stored; reading them again", len(unpaged))
+            manifest.forget_hash(unpaged)
 
     def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
         candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
@@ -323,7 +329,7 @@ class Indexer:
         if ahead is not None and ahead.doc_id == candidate.doc_id and _unchanged_since(candidate.path, ahead):
             return ahead  # read by `prepare`, outside the lock: a PDF is not parsed twice
         try:
-            return read_document(candidate, self.max_bytes)
+            return read_document(candidate, self.max_bytes, self.read_options)
         except InputError as exc:
             report.failed.append(FileIssue(str(candidate.path), str(exc) + (KEPT if indexed else "")))
             return None

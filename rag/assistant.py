@@ -39,6 +39,7 @@ class Assistant:
         chat's write lock). Given, the files are first read, chunked and embedded without it,
         so answers go on meanwhile and wait only for the store to take the prepared vectors."""
         from index.pipeline import Indexer
+        from index.readers import ReadOptions
 
         cfg = self.config
         model = self.model
@@ -50,7 +51,7 @@ class Assistant:
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
-            embed_cache=cfg.embed_cache,
+            embed_cache=cfg.embed_cache, read_options=ReadOptions(ocr=cfg.ocr),
         )
         if exclusive is None:
             self._reset_readers()

@@ -41,7 +41,7 @@ _REFUSAL = re.compile(
     rf"|(?:[\w'-]+\s+){{1,6}}(?:is|are|was|were)\s+not\s+{_MISSING}\s+(?:in|by)\s+(?:{_SUBJECT})\b"  # the venue is not
     rf"|no\s+(?:information|mention|answer)\b"
     rf"){_TAIL}[.!]*\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -59,6 +59,7 @@ def citation(marker: int, hit: Hit, sentence: ScoredSentence, doc_text: DocText)
         marker=marker, source=hit.source, quote=sentence.quote, start_char=sentence.start_char,
         end_char=sentence.end_char, passage=text[hit.start_char:hit.end_char], passage_start=hit.start_char,
         passage_end=hit.end_char, chunk_id=hit.chunk_id, section=hit.section, score=sentence.score,
+        pages=tuple(p for p in hit.pages if p.start < sentence.end_char and sentence.start_char < p.end),
     )
 
 
@@ -96,7 +97,7 @@ def split_reply(text: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.IGNORECASE)
 
 
 class Support(NamedTuple):

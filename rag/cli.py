@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import InputError, RagError
+from rag.types import pages_label
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (each problem printed)
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files and folders (incremental)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    p.add_argument("--no-ocr", dest="ocr", action="store_false", default=None,
+                   help="do not read scanned PDF pages by OCR; report them instead (RAG_OCR=off)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         _check_k(args)
-        config = RagConfig.from_env(data_dir=args.data_dir, embed_model=args.model, chroma_url=args.chroma_url)
+        config = RagConfig.from_env(data_dir=args.data_dir, embed_model=args.model, chroma_url=args.chroma_url,
+                                    ocr=getattr(args, "ocr", None))
         return _COMMANDS[args.command](args, config)
     except RagError as exc:
         print(f"error: {visible(_message(exc, args))}", file=sys.stderr)
@@ -185,14 +189,12 @@ def cmd_index(args, config: RagConfig) -> int:
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
-def _where(section: str) -> str:
-    """Where in its document a passage is: "  p. 6" on a page, "  [reader comment 3 by X]"."""
-    if section == "body":
-        return ""
-    name, _, page = section.rpartition("page ")
-    if page and (not name or name.endswith(", ")):
-        return f"  p. {page}" + (f"  [{name[:-2]}]" if name else "")
-    return f"  [{section}]"
+def _where(section: str, pages) -> str:
+    """Where in its document a passage is: "  p. 6", "  pp. 6–7 (OCR)", "  [reader comment 3 by X]"."""
+    name = "" if section == "body" else section
+    if pages:  # the section of a paged document is its page: named once, by the pages it covers
+        name = re.sub(r"(^|, )page \S+$", "", name)
+    return (f"  {pages_label(pages)}" if pages else "") + (f"  [{name}]" if name else "")
 
 
 def _report_dict(report) -> dict:
@@ -240,7 +242,7 @@ def cmd_search(args, config: RagConfig) -> int:
     if not hits:
         print("no matching passages")
     for hit in hits:
-        print(visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{_where(hit.section)}  "
+        print(visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{_where(hit.section, hit.pages)}  "
                       f"score {hit.score:.3f}"))
         print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         print()
@@ -286,7 +288,7 @@ def _print_answer_details(answer, color: bool) -> None:
             print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         return
     for c in answer.citations:
-        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{_where(c.section)}"))
+        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{_where(c.section, c.pages)}"))
         print(textwrap.indent(_highlight(c, color), "    "))
         print()
 

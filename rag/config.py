@@ -32,6 +32,7 @@ class RagConfig:
     chunk_overlap: int = 40  # tokens of trailing sentences repeated in the next chunk
     max_file_mb: float = 20.0
     extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
+    ocr: bool = True  # read scanned PDF pages by OCR (index.ocr); off: they are reported, not read
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery

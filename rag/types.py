@@ -8,6 +8,27 @@ from index.roles import UNRANKED
 
 
 @dataclass(frozen=True)
+class PageRef:
+    """A page a passage or quote lies on: `number` is 1-based, `label` the page number printed on
+    it where the file has one; `start`/`end` are the page's characters in the document's text;
+    `ocr` says its text was recognised from a scan (so a quote may differ from the paper)."""
+
+    number: int
+    label: str
+    start: int
+    end: int
+    ocr: bool = False
+
+
+def pages_label(pages: tuple[PageRef, ...]) -> str:
+    """"p. 6", "pp. 6–7", with "(OCR)" when any of them was read by OCR; "" without pages."""
+    if not pages:
+        return ""
+    labels = pages[0].label if len(pages) == 1 else f"{pages[0].label}–{pages[-1].label}"
+    return ("p. " if len(pages) == 1 else "pp. ") + labels + (" (OCR)" if any(p.ocr for p in pages) else "")
+
+
+@dataclass(frozen=True)
 class ScoredSentence:
     """A sentence of a retrieved chunk, scored against the question.
 
@@ -44,6 +65,7 @@ class Hit:
     dense_score: float | None = None
     lexical_score: float | None = None
     sentences: tuple[ScoredSentence, ...] = ()  # best first; empty when not rescored
+    pages: tuple[PageRef, ...] = ()  # the pages the passage lies on (paged formats)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +96,7 @@ class Citation:
     chunk_id: str
     section: str = "body"
     score: float = 0.0
+    pages: tuple[PageRef, ...] = ()  # the pages the quote lies on (paged formats)
 
 
 @dataclass(frozen=True)

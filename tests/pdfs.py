@@ -8,26 +8,61 @@ def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]]) -> bytes:
+class Scan(list):
+    """A page's lines drawn as a picture only, with no text layer: a scanned page."""
+
+
+def make_pdf(pages: list[list[str]], labels: list[str] | None = None) -> bytes:
     """A PDF with one page per list of lines (Helvetica 11 pt, top to bottom); an empty list is a
-    page with no text layer, as a scanned page is."""
+    blank page; a `Scan` is the same lines as an image (rendered by pdfium at 200 dpi), as a
+    scanned page is. `labels` gives the pages' printed numbers (a /PageLabels tree)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    streams: dict[int, bytes] = {}
     kids = []
     for lines in pages:
-        body = "".join(f"BT /F1 11 Tf 72 {740 - 14 * i} Td ({_escape(line)}) Tj ET\n" for i, line in enumerate(lines))
+        if isinstance(lines, Scan):
+            width, height, pixels = _picture(list(lines))
+            objects.append(f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace "
+                           f"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {len(pixels)} >>")
+            streams[len(objects)] = pixels
+            body = f"q 612 0 0 792 0 0 cm /Im{len(objects)} Do Q\n"
+            resources = f"/XObject << /Im{len(objects)} {len(objects)} 0 R >>"
+        else:
+            body = "".join(f"BT /F1 11 Tf 72 {740 - 14 * i} Td ({_escape(line)}) Tj ET\n" for i, line in enumerate(lines))
+            resources = "/Font << /F1 3 0 R >>"
         objects.append(f"<< /Length {len(body.encode('latin-1'))} >>\nstream\n{body}endstream")
         content = len(objects)
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
-                       "/Resources << /Font << /F1 3 0 R >> >> >>")
+                       f"/Resources << {resources} >> >>")
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    if labels:
+        nums = " ".join(f"{n} << /P ({_escape(label)}) >>" for n, label in enumerate(labels))
+        objects[0] = f"<< /Type /Catalog /Pages 2 0 R /PageLabels << /Nums [{nums}] >> >>"
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
         offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+        out += f"{number} 0 obj\n{body}\n".encode("latin-1")
+        if number in streams:
+            out += b"stream\n" + streams[number] + b"\nendstream\n"
+        out += b"endobj\n"
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def _picture(lines: list[str]) -> tuple[int, int, bytes]:
+    """The lines as a text PDF page rendered to grey pixels: (width, height, deflated bytes)."""
+    import zlib
+
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(make_pdf([lines]))
+    try:
+        image = document[0].render(scale=200 / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    return image.width, image.height, zlib.compress(image.tobytes())

@@ -10,7 +10,7 @@ import pytest
 from index import readers
 from index.errors import InputError
 from rag.config import RagConfig
-from tests.pdfs import make_pdf
+from tests.pdfs import Scan, make_pdf
 from ui import upload
 
 
@@ -121,17 +121,50 @@ def test_a_bad_word_file_gets_one_line(data, reason):
 PDF_PAGES = [
     ["Harbour report.", "The Quillmere lighthouse was rebuilt in 1911 after a storm", "destroyed the old tower. The exam-",
      "ination of 1912 found it sound."],
-    [],  # a scanned page: no text layer
+    Scan(["Keepers' log.", "Tom Hale kept the Quillmere lamp from 1920 to 1931."]),  # a scan: an image, no text layer
     ["Keepers.", "Ada Fenwick kept the lamp burning through the winter of 1912,", "the report says."],
 ]
 
 
-def test_a_pdf_reads_page_by_page_with_hyphens_joined_and_scans_reported():
+def test_a_pdf_reads_page_by_page_with_hyphens_joined_and_scans_read_by_ocr():
     reading = readers.read("report.pdf", make_pdf(PDF_PAGES))
     assert "The examination of 1912 found it sound." in reading.text
-    assert [(p.number, p.label) for p in reading.pages] == [(1, "1"), (3, "3")]
-    assert reading.text[reading.pages[1].start:reading.pages[1].end].startswith("Keepers.")
-    assert reading.notes == ("page 2: no text layer (a scanned page?), not searchable without OCR",)
+    assert [(p.number, p.label, p.ocr) for p in reading.pages] == [(1, "1", False), (2, "2", True), (3, "3", False)]
+    scanned = reading.pages[1]
+    assert reading.text[scanned.start:scanned.end] == "Keepers' log.\n\nTom Hale kept the Quillmere lamp from 1920 to 1931."
+    assert reading.text[reading.pages[2].start:reading.pages[2].end].startswith("Keepers.")
+    assert reading.notes == ("page 2: text recognised by OCR",)
+    # each recognised line keeps its box on the page, to highlight a quote on the scan
+    (a, b, left, top, right, bottom), = (box for box in scanned.boxes if "Tom Hale" in reading.text[box[0]:box[1]])
+    assert reading.text[a:b] == "Tom Hale kept the Quillmere lamp from 1920 to 1931."
+    assert 0.05 < left < right < 0.9 and 0 < top < bottom < 0.2
+
+
+def test_without_ocr_a_scanned_page_is_reported_not_silently_empty(monkeypatch):
+    from index import ocr
+
+    def missing():
+        raise ocr.OcrUnavailable("no OCR engine installed (rapidocr is missing: pip install rapidocr onnxruntime)")
+
+    monkeypatch.setattr(ocr, "_engine", missing)
+    reading = readers.read("report.pdf", make_pdf(PDF_PAGES))
+    assert [p.number for p in reading.pages] == [1, 3]
+    assert reading.notes == ("page 2: a scanned page, its text not recognised: no OCR engine installed "
+                             "(rapidocr is missing: pip install rapidocr onnxruntime)",)
+    with pytest.raises(InputError, match=re.escape("no page has text: a scanned page, its text not recognised: no OCR")):
+        readers.read("scan.pdf", make_pdf([Scan(["Only a picture of words."])]))
+
+
+def test_a_quick_read_without_ocr_says_a_scan_needs_it_and_the_upload_check_lets_it_through():
+    scan = make_pdf([Scan(["Only a picture of words."])])
+    with pytest.raises(readers.NeedsOcr):
+        readers.read("scan.pdf", scan, readers.ReadOptions(ocr=False))
+    upload.check_content("scan.pdf", scan, 10_000_000)  # indexing reads it, by OCR
+
+
+def test_printed_page_labels_name_the_pages():
+    reading = readers.read("book.pdf", make_pdf([["Preface text."], ["Chapter one begins."]], labels=["xii", "1"]))
+    assert [(p.number, p.label) for p in reading.pages] == [(1, "xii"), (2, "1")]
 
 
 def test_a_pdf_answer_cites_its_page(tmp_path, cli):
@@ -140,21 +173,46 @@ def test_a_pdf_answer_cites_its_page(tmp_path, cli):
     (docs / "report.pdf").write_bytes(make_pdf(PDF_PAGES))
     env = {"RAG_DATA_DIR": tmp_path / "data"}
     indexed = cli("index", docs, env=env)
-    assert indexed.code == 0 and "note: " in indexed.err and "page 2: no text layer" in indexed.err
+    assert indexed.code == 0 and "note: " in indexed.err and "page 2: text recognised by OCR" in indexed.err
     question = "Who kept the Quillmere lamp burning through the winter of 1912?"
     answer = cli("ask", question, "--json", env=env).json()
     citation = answer["citations"][0]
-    assert citation["source"] == "report.pdf" and citation["section"] == "page 3" and "Ada Fenwick" in citation["quote"]
+    assert citation["source"] == "report.pdf" and "Ada Fenwick" in citation["quote"]
+    assert [(p["number"], p["label"], p["ocr"]) for p in citation["pages"]] == [(3, "3", False)]
     text = readers.read("report.pdf", (docs / "report.pdf").read_bytes()).text
     assert text[citation["start_char"]:citation["end_char"]] == citation["quote"]
     printed = cli("ask", question, env=env).out
     assert "report.pdf" in printed and "p. 3" in printed
     hits = cli("search", "lighthouse rebuilt storm", "--json", env=env).json()
-    assert hits[0]["section"] == "page 1"
+    assert [p["number"] for p in hits[0]["pages"]] == [1]
+    scanned = cli("ask", "Who kept the Quillmere lamp from 1920 to 1931?", env=env).out
+    assert "Tom Hale" in scanned and "p. 2 (OCR)" in scanned
+
+
+def test_an_index_from_before_page_layouts_is_upgraded_by_rag_index(tmp_path, cli):
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.pdf").write_bytes(make_pdf([PDF_PAGES[0], PDF_PAGES[2]]))
+    (docs / "notes.txt").write_text("The foghorn was installed in 1930.\n")
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    with sqlite3.connect(tmp_path / "data" / "manifest.sqlite") as db:
+        db.execute("ALTER TABLE docs DROP COLUMN layout")  # as an index written before layouts were
+    old = cli("search", "Ada Fenwick winter", "--json", env=env)
+    assert old.code == 0 and old.json()[0]["pages"] == []  # readable, without pages
+    upgraded = cli("index", docs, "--json", env=env)
+    assert upgraded.code == 0 and upgraded.json()["changed"] == ["report.pdf"]  # read again; notes.txt is not
+    assert [p["number"] for p in cli("search", "Ada Fenwick winter", "--json", env=env).json()[0]["pages"]] == [2]
+    with sqlite3.connect(tmp_path / "data" / "manifest.sqlite") as db:
+        db.execute("UPDATE docs SET layout = '{\"schema\": 99}' WHERE doc_id = 'report.pdf'")
+    newer = cli("search", "Ada Fenwick winter", env=env)
+    assert newer.code != 0 and "newer version" in newer.err and "Traceback" not in newer.err
 
 
 @pytest.mark.parametrize("data, reason", [
-    (make_pdf([[], []]), "no page has a text layer: a scanned PDF"),
+    (make_pdf([[], []]), "no page has text: every page is blank"),
     (make_pdf([]), "the PDF has no pages"),
     (b"%PDF-1.4\n" + b"\x00garbage" * 20, "damaged PDF"),
     (make_pdf([["text"]])[:60], "damaged PDF"),
@@ -178,9 +236,9 @@ def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
     source.write_bytes(make_pdf(PDF_PAGES))
     result = service.add_files([(source, "report.pdf")])
     assert result.added == ["report.pdf"], result.message()
-    assert "Note: 'report.pdf': page 2: no text layer" in result.message()
+    assert "Note: 'report.pdf': page 2: text recognised by OCR" in result.message()
     *_, answer = service.ask("Who kept the Quillmere lamp burning through the winter of 1912?", [])
-    assert answer.citations and answer.citations[0].section == "page 3"
+    assert answer.citations and [p.number for p in answer.citations[0].pages] == [3]
     service.assistant.close()
 
 
@@ -197,5 +255,6 @@ def test_running_headers_and_page_numbers_are_dropped_but_the_body_keeps_the_sam
     assert not reading.text.startswith("Harbour Report 2024")
     assert "Harbour Report 2024 is quoted here in the body." in reading.text
     assert [reading.text[p.start:p.end] for p in reading.pages][2] == "Tom Hale took over in 1920."
+    assert reading.pages[2].running == ("Harbour Report 2024", "Page 3 of 4")  # kept in the page's record
     two_pages = readers.read("short.pdf", make_pdf(pages[:2]))
     assert two_pages.text.startswith("Harbour Report 2024")  # too few pages to call anything running

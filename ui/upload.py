@@ -66,14 +66,17 @@ def check_content(name: str, data: bytes, max_bytes: int) -> None:
     Whether the bytes are text at all is `index.readers.read`'s call, the same reader `rag index`
     uses, so an upload is refused exactly when indexing the file would fail to read it (a UTF-16
     file with a BOM is text for both; a binary one, or a PDF named .txt, is text for neither). The markup check reads the
-    decoded text, so no encoding and no amount of padding hides a `<script>`.
+    decoded text, so no encoding and no amount of padding hides a `<script>`. Scanned pages are not
+    read by OCR here (seconds a page); indexing does that once.
     """
     if not data.strip():
         raise InputError(f"'{name}' is empty")
     if len(data) > max_bytes:
         raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     try:
-        text = readers.read(name, data).text
+        text = readers.read(name, data, readers.ReadOptions(ocr=False)).text
+    except readers.NeedsOcr:
+        return  # a scanned PDF: indexing reads it by OCR, and says so if it cannot
     except InputError as exc:
         if str(exc) in (readers.EMPTY, readers.NO_TEXT):
             raise InputError(f"'{name}' is empty") from None

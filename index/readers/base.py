@@ -25,12 +25,19 @@ _SIGNATURES = (
 @dataclass(frozen=True)
 class Page:
     """A page of a paged format: its characters `start`–`end` of the reading's text, and its
-    label (the printed page number where the file has one, else its 1-based number)."""
+    label (the printed page number where the file has one, else its 1-based number). `ocr`: its
+    text was recognised from the page's image (a scan), not read from a text layer. `running`:
+    the running header and footer lines dropped from its text (kept here, not in any chunk)."""
 
     number: int
     label: str
     start: int
     end: int
+    ocr: bool = False
+    running: tuple[str, ...] = ()
+    # OCR pages only: each recognised line as (start, end, left, top, right, bottom), its
+    # characters in the reading's text and its box as fractions of the page, to highlight a quote.
+    boxes: tuple[tuple[int, int, float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,25 @@ class Reading:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read. `ocr`: recognise the text of scanned pages (seconds a page); off for a quick
+    look at whether a file is readable at all, where a scan raises NeedsOcr instead."""
+
+    ocr: bool = True
+
+
+DEFAULT_OPTIONS = ReadOptions()
+
+
+class NeedsOcr(InputError):
+    """Every page is a scan and OCR was not asked for: readable, but only through OCR."""
+
+
 class Reader(Protocol):
     suffixes: tuple[str, ...]  # lower case, with the dot
 
-    def read(self, data: bytes) -> Reading:
+    def read(self, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Reading:
         """The file's text. Raises InputError, with a reason a user can act on, when it has none."""
         ...
 

@@ -3,19 +3,20 @@ lies in the text, so chunks stay within a page and citations name it.
 
 Ligatures are spelt out (ﬁ → fi) and a word split by a hyphen at a line end is joined, so the
 text matches the words a user types; lines are joined back into paragraphs; running headers and
-footers (a line of the same shape at the top or bottom of half the pages) are dropped. Pages are
-separated by a blank line. A page without a text
-layer (a scan) is reported in the reading's notes: no OCR engine is used here yet, so its text is
-not searchable, and a PDF with no text on any page is refused saying so. Encrypted, damaged and
-empty files each get one line.
+footers (a line of the same shape at the top or bottom of half the pages) are dropped from the text
+and kept in the page's record. Pages are separated by a blank line. A page that is a scan (an image
+over much of it and next to no text layer) is read by OCR (index.ocr) and marked so in its page
+record and notes; without an OCR engine it is reported, and a PDF with no readable page is refused
+saying why. Encrypted, damaged and empty files each get one line.
 """
 
 from __future__ import annotations
 
 import re
 
+from index import ocr
 from index.errors import InputError
-from index.readers.base import Page, Reading
+from index.readers.base import DEFAULT_OPTIONS, NeedsOcr, Page, Reading, ReadOptions
 
 # pdfium marks a hyphen that splits a word at a line end as U+FFFE and joins the line: the word
 # is whole again once the mark goes.
@@ -25,38 +26,99 @@ _SPELLING = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])[-\u00ad\x02]\n(?=[^\W\d_A-Z])")
 _SEPARATOR = "\n\n"
 _ITEM_MARKS = ("•", "◦", "▪", "-", "–", "*")
+# A page is a scan when an image covers this share of it and its text layer is shorter than this
+# (a scanned court order carries a one-line filing stamp as text over the image of its body).
+_SCAN_IMAGE_SHARE, _SCAN_MAX_CHARS = 0.3, 200
 
 
 class PdfReader:
     suffixes = (".pdf",)
 
-    def read(self, data: bytes) -> Reading:
+    def read(self, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Reading:
         if not data.startswith(b"%PDF-"):
             raise InputError("not a PDF file (it does not start with %PDF-)")
         document = _open(data)
         try:
             if len(document) == 0:
                 raise InputError("the PDF has no pages")
-            layers = [_page_lines(document, index) for index in range(len(document))]
+            texts = [_text_layer(document, index) for index in range(len(document))]
+            typical = _typical_f_widths([f for _, found in texts for f in found])
+            layers, recognised, notes = [], {}, []
+            for index, (raw, found) in enumerate(texts):
+                lines = _lines(_with_ligatures(raw, found, typical))
+                lines, page_notes = _page_layer(document, index, lines, options, recognised)
+                layers.append(lines)
+                notes.extend(page_notes)
             labels = [document.get_page_label(index) or str(index + 1) for index in range(len(document))]
         finally:
             document.close()
         running = _running_lines(layers)
-        parts, pages, notes, at = [], [], [], 0
+        parts, pages, at = [], [], 0
         for index, (lines, label) in enumerate(zip(layers, labels, strict=True)):
-            text = _paragraphs(_without(lines, running))
+            kept, dropped = _without(lines, running)
+            text, spans = _paragraphs(kept)
             if not text.strip():
-                notes.append(f"page {label}: no text layer (a scanned page?), not searchable without OCR")
                 continue
             if parts:
                 parts.append(_SEPARATOR)
                 at += len(_SEPARATOR)
             parts.append(text)
-            pages.append(Page(index + 1, label, at, at + len(text)))
+            boxes = ()
+            if index in recognised:
+                boxes = tuple((at + a, at + b, *recognised[index][n].box)
+                              for n, (a, b) in spans.items())
+            pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
+                              running=tuple(dropped), boxes=boxes))
             at += len(text)
+        notes = [_labelled(note, labels) for note in notes]
         if not pages:
-            raise InputError("no page has a text layer: a scanned PDF, and OCR is not set up")
+            if any("no OCR asked" in note for note in notes):
+                raise NeedsOcr("every page is a scan, readable only through OCR")
+            reason = next((note.split(": ", 1)[1] for note in notes if "not recognised" in note), "")
+            raise InputError("no page has text: " + (reason or "every page is blank"))
         return Reading("".join(parts), "pdf", pages=tuple(pages), notes=tuple(notes))
+
+
+def _labelled(note: str, labels: list[str]) -> str:
+    """Notes are made before page labels are read: "#3: ..." becomes "page iii: ..."."""
+    number, _, rest = note.partition(": ")
+    return f"page {labels[int(number[1:])]}: {rest}"
+
+
+def _page_layer(document, index: int, lines: list[str], options: ReadOptions,
+                recognised: dict) -> tuple[list[str], list[str]]:
+    """A page's lines: those of its text layer or, for a scan, those OCR finds (then also kept in
+    `recognised[index]`); and the notes to give about it ("#index: ...")."""
+    page = document[index]
+    try:
+        chars = sum(len(line) for line in lines)
+        if chars >= _SCAN_MAX_CHARS:
+            return lines, []
+        image_share = _image_share(page)
+        if image_share < _SCAN_IMAGE_SHARE:
+            return lines, [] if chars else [f"#{index}: blank, no text and no picture"]
+        if not options.ocr:
+            return lines, [f"#{index}: a scanned page, no OCR asked for"]
+        try:
+            found = ocr.recognise(page)
+        except ocr.OcrUnavailable as exc:
+            return lines, [f"#{index}: a scanned page, its text not recognised: {exc}"]
+        recognised[index] = found
+        return [line.text for line in found], [f"#{index}: text recognised by OCR"]
+    finally:
+        page.close()
+
+
+def _image_share(page) -> float:
+    """The share of the page that images cover (their bounding boxes, overlaps counted twice)."""
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    covered = 0.0
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        left, bottom, right, top = obj.get_bounds()
+        covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
+    return covered / (width * height) if width and height else 0.0
 
 
 def _open(data: bytes):
@@ -72,18 +134,82 @@ def _open(data: bytes):
         raise InputError(f"damaged PDF: {exc}") from None
 
 
-def _page_lines(document, index: int) -> list[str]:
+def _text_layer(document, index: int) -> tuple[str, list[tuple[int, bytes, float]]]:
+    """A page's text layer as pdfium gives it, and the width of each of its "f"s (`_f_widths`)."""
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
             raw = textpage.get_text_range()
+            return raw, _f_widths(textpage, raw)
         finally:
             textpage.close()
     finally:
         page.close()
+
+
+def _lines(raw: str) -> list[str]:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_SPELLING)
     return [" ".join(line.split()) for line in _HYPHENATED.sub("", text).split("\n")]
+
+
+# Some typesetters' fonts (the Supreme Court's prints among them) map an "fi" or "fl" ligature's
+# glyph to "f" alone, so "filed" reads "fled" and "conflict" "confict". The glyph gives itself away
+# by its width: it advances about as far as an "f" and an "i" together, well past the document's
+# other "f"s in the same font, measured in the f's own height (so type sizes compare). Which
+# ligature it was is told by the letters after it (`_ligature`).
+
+def _f_widths(textpage, raw: str) -> list[tuple[int, bytes, float]]:
+    """(index, font, advance / height) of each "f" followed by a letter on the same line."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    if "f" not in raw or len(raw) != textpage.count_chars():
+        return []
+    handle, x, y = textpage.raw, ctypes.c_double(), ctypes.c_double()
+    box = [ctypes.c_double() for _ in range(4)]
+    name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
+    found = []
+    for at in (n for n in range(len(raw) - 1) if raw[n] == "f" and raw[n + 1].isalpha()):
+        pdfium_c.FPDFText_GetCharOrigin(handle, at, ctypes.byref(x), ctypes.byref(y))
+        x0, y0 = x.value, y.value
+        pdfium_c.FPDFText_GetCharOrigin(handle, at + 1, ctypes.byref(x), ctypes.byref(y))
+        pdfium_c.FPDFText_GetCharBox(handle, at, *(ctypes.byref(v) for v in box))
+        height = box[3].value - box[2].value
+        if abs(y.value - y0) > 0.5 or x.value <= x0 or height <= 0:
+            continue
+        pdfium_c.FPDFText_GetFontInfo(handle, at, name, len(name), ctypes.byref(flags))
+        found.append((at, name.value, (x.value - x0) / height))
+    return found
+
+
+def _typical_f_widths(found: list[tuple[int, bytes, float]]) -> dict[bytes, float]:
+    """A plain "f"'s width per font: the lower quartile, as a page (or a document) about filing
+    may have more ligatures than plain "f"s."""
+    by_font: dict[bytes, list[float]] = {}
+    for _, font, width in found:
+        by_font.setdefault(font, []).append(width)
+    return {font: sorted(widths)[len(widths) // 4] for font, widths in by_font.items() if len(widths) >= 4}
+
+
+def _with_ligatures(raw: str, found: list[tuple[int, bytes, float]], typical: dict[bytes, float]) -> str:
+    wide = [at for at, font, width in found if font in typical and width > _LIGATURE_WIDTH * typical[font]]
+    out, last = [], 0
+    for at in wide:
+        out += [raw[last:at], _ligature(raw[at + 1:at + 4])]
+        last = at + 1
+    return "".join(out) + raw[last:]
+
+
+_LIGATURE_WIDTH = 1.3
+# After an "fl" ligature: a, i, o, u, y (flaw, conflict, flow, influence, fly) or the e of
+# reflect, flesh, flex, flee, flew. Anything else follows "fi": final, first, filed, specified.
+_AFTER_FL = re.compile(r"[aiouy]|e(?:ct|x|sh|e|w)")
+
+
+def _ligature(after: str) -> str:
+    return "fl" if _AFTER_FL.match(after.lower()) else "fi"
 
 
 def _shape(line: str) -> str:
@@ -111,26 +237,33 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     return {shape for shape, n in counts.items() if n >= max(2, len(with_text) / 2)}
 
 
-def _without(lines: list[str], running: set[str]) -> str:
-    """The page's lines less its running ones, looked for only at its edges (the same words in
-    the body stay)."""
+def _without(lines: list[str], running: set[str]) -> tuple[list[str], list[str]]:
+    """The page's lines less its running ones (looked for only at its edges: the same words in
+    the body stay), and the running lines dropped. A dropped line leaves an empty one, so the
+    remaining lines keep their numbers."""
     dropped = {n for n in _edges(lines) if _shape(lines[n]) in running}
-    return "\n".join(line for n, line in enumerate(lines) if n not in dropped)
+    return ([("" if n in dropped else line) for n, line in enumerate(lines)],
+            [lines[n] for n in sorted(dropped)])
 
 
-def _paragraphs(text: str) -> str:
-    """A text layer's lines joined back into paragraphs. A PDF stores lines, not sentences: read as
-    they are, a sentence broken across lines would be cut in two (and its first line taken for a
-    heading). A line ends its paragraph when it is clearly shorter than the page's full lines (a
-    heading, a paragraph's last line) or the next line is blank or starts a list item."""
-    lines = [" ".join(line.split()) for line in text.split("\n")]
+def _paragraphs(lines: list[str]) -> tuple[str, dict[int, tuple[int, int]]]:
+    """A page's lines joined back into paragraphs, and where each line with text lies in the
+    result. A PDF stores lines, not sentences: read as they are, a sentence broken across lines
+    would be cut in two (and its first line taken for a heading). A line ends its paragraph when it
+    is clearly shorter than the page's full lines (a heading, a paragraph's last line) or the next
+    line is blank or starts a list item."""
+    lines = [" ".join(line.split()) for line in lines]
     widths = sorted(len(line) for line in lines if line)
     full = widths[len(widths) * 3 // 4] if widths else 0
     out: list[str] = []
-    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+    spans: dict[int, tuple[int, int]] = {}
+    at, joint = 0, ""
+    following = [*lines[1:], ""]
+    for n, line in enumerate(lines):
         if not line:
             continue
-        out.append(line)
-        ends = len(line) < 0.75 * full or not following or following.startswith(_ITEM_MARKS)
-        out.append("\n\n" if ends else " ")
-    return "".join(out).strip()
+        out += [joint, line]
+        spans[n] = (at + len(joint), at + len(joint) + len(line))
+        at = spans[n][1]
+        joint = "\n\n" if len(line) < 0.75 * full or not following[n] or following[n].startswith(_ITEM_MARKS) else " "
+    return "".join(out), spans

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from index.errors import InputError
-from index.readers.base import Reader, Reading
+from index.readers.base import DEFAULT_OPTIONS, Reader, Reading, ReadOptions
 from index.readers.html import HtmlReader
 from index.readers.pdf import PdfReader
 from index.readers.text import TextReader
@@ -25,12 +25,12 @@ def reader_for(name: str) -> Reader:
     return _BY_SUFFIX[suffix]
 
 
-def read(name: str, data: bytes) -> Reading:
+def read(name: str, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Reading:
     """The file's text by the reader its name picks. InputError for an empty file, a type no
     reader takes, bytes of another format, undecodable bytes, or no text at all."""
     if not data.strip():
         raise InputError(EMPTY)
-    reading = reader_for(name).read(data)
+    reading = reader_for(name).read(data, options)
     if not reading.text.strip():
         raise InputError(NO_TEXT)
     return reading

@@ -14,7 +14,7 @@ import io
 import zipfile
 
 from index.errors import InputError
-from index.readers.base import Heading, Reading
+from index.readers.base import DEFAULT_OPTIONS, Heading, Reading, ReadOptions
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BETWEEN = "\n\n"
@@ -23,7 +23,7 @@ _BETWEEN = "\n\n"
 class WordReader:
     suffixes = (".docx",)
 
-    def read(self, data: bytes) -> Reading:
+    def read(self, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Reading:
         if data.startswith(_OLE):
             raise InputError("an old-format (.doc) or password-protected Word file: save it as .docx without a password")
         if not data.startswith(b"PK"):
