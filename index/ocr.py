@@ -38,7 +38,7 @@ def _engine():
         raise OcrUnavailable(f"no OCR engine installed ({exc.name} is missing: pip install rapidocr onnxruntime)") from None
     try:
         return RapidOCR(params={"Global.log_level": "error"})
-    except Exception as exc:  # a broken install or model file: the page is reported, not lost
+    except Exception as exc:  # noqa: BLE001 - a broken install or model file: the page is reported, not lost
         raise OcrUnavailable(f"the OCR engine failed to start: {exc}") from None
 
 

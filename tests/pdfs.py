@@ -8,13 +8,17 @@ def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+class Small(str):
+    """A line set in 8 pt instead of 11 (a footnote's small print)."""
+
+
 class Scan(list):
     """A page's lines drawn as a picture only, with no text layer: a scanned page."""
 
 
 def make_pdf(pages: list[list[str]], labels: list[str] | None = None) -> bytes:
     """A PDF with one page per list of lines (Helvetica 11 pt, top to bottom); an empty list is a
-    blank page; a `Scan` is the same lines as an image (rendered by pdfium at 200 dpi), as a
+    blank page; a `Small` line is set in 8 pt; a `Scan` is the same lines as an image (rendered by pdfium at 200 dpi), as a
     scanned page is. `labels` gives the pages' printed numbers (a /PageLabels tree)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     streams: dict[int, bytes] = {}
@@ -28,7 +32,8 @@ def make_pdf(pages: list[list[str]], labels: list[str] | None = None) -> bytes:
             body = f"q 612 0 0 792 0 0 cm /Im{len(objects)} Do Q\n"
             resources = f"/XObject << /Im{len(objects)} {len(objects)} 0 R >>"
         else:
-            body = "".join(f"BT /F1 11 Tf 72 {740 - 14 * i} Td ({_escape(line)}) Tj ET\n" for i, line in enumerate(lines))
+            body = "".join(f"BT /F1 {8 if isinstance(line, Small) else 11} Tf 72 {740 - 14 * i} Td ({_escape(line)}) Tj ET\n"
+                           for i, line in enumerate(lines))
             resources = "/Font << /F1 3 0 R >>"
         objects.append(f"<< /Length {len(body.encode('latin-1'))} >>\nstream\n{body}endstream")
         content = len(objects)

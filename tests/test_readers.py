@@ -10,7 +10,7 @@ import pytest
 from index import readers
 from index.errors import InputError
 from rag.config import RagConfig
-from tests.pdfs import Scan, make_pdf
+from tests.pdfs import Scan, Small, make_pdf
 from ui import upload
 
 
@@ -258,3 +258,43 @@ def test_running_headers_and_page_numbers_are_dropped_but_the_body_keeps_the_sam
     assert reading.pages[2].running == ("Harbour Report 2024", "Page 3 of 4")  # kept in the page's record
     two_pages = readers.read("short.pdf", make_pdf(pages[:2]))
     assert two_pages.text.startswith("Harbour Report 2024")  # too few pages to call anything running
+
+
+def test_a_book_layout_reads_as_running_text():
+    """Left and right pages with their own running heads, a section head over three pages, a
+    watermark stamped mid-page, a word split across a page break, footnotes in small print."""
+    words = ["harbour", "lantern", "keeper", "storm", "ledger", "schooner", "beacon", "tide"]
+    pages = []
+    for n, word in enumerate(words):
+        head = f"{18 + n} CRUZ v. ARIZONA" if n % 2 == 0 else f"Cite as: 598 U. S. 17 (2023) {18 + n}"
+        body = [f"On page {n + 1} the {word} is described at length by the court, line {k}, {word * (k % 3 + 1)}."
+                for k in range(6)]
+        pages.append([head, "Opinion of the Court", *body[:3], "Page Proof Pending Publication", *body[3:]])
+    pages[2][-1] = "The keeper wrote the entries in a careful hand and signed each one with his initials, the exam-"
+    pages[3][2] = "ination of the log says. " + pages[3][2]
+    pages[5] += [Small("1 The log itself was lost in a fire in 1950, and only a copy survives in the"), Small("county archive.")]
+    reading = readers.read("opinion.pdf", make_pdf(pages))
+    for leaked in ("CRUZ v. ARIZONA", "Cite as", "Opinion of the Court", "Page Proof"):
+        assert leaked not in reading.text, leaked
+    third, fourth = (reading.text[p.start:p.end] for p in reading.pages[2:4])
+    assert third.endswith("his initials, the examination") and fourth.startswith("of the log says.")  # word whole
+    assert set(reading.pages[4].running) == {"22 CRUZ v. ARIZONA", "Opinion of the Court", "Page Proof Pending Publication"}
+    sixth = reading.pages[5]
+    assert sixth.footnotes is not None
+    assert reading.text[sixth.footnotes:sixth.end] == ("1 The log itself was lost in a fire in 1950, and only a copy "
+                                                       "survives in the county archive.")
+    assert [p.footnotes for n, p in enumerate(reading.pages) if n != 5] == [None] * 7
+
+
+def test_a_footnote_is_cited_as_one(tmp_path, cli):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    body = ["The keeper logged every ship that passed the point in the winter storms of that year,",
+            "and the harbour board read the log each spring when the new season of shipping began."] * 4
+    (docs / "log.pdf").write_bytes(make_pdf([
+        body, [*body, Small("2 The log was lost in a fire at the harbour office in 1950."), Small("Only a copy survives.")]]))
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    hits = cli("search", "log lost in a fire harbour office", "--json", env=env).json()
+    assert hits[0]["section"] == "footnotes, page 2" and [p["number"] for p in hits[0]["pages"]] == [2]
+    assert "p. 2  [footnotes]" in cli("search", "log lost in a fire harbour office", env=env).out

@@ -38,6 +38,7 @@ class Page:
     # OCR pages only: each recognised line as (start, end, left, top, right, bottom), its
     # characters in the reading's text and its box as fractions of the page, to highlight a quote.
     boxes: tuple[tuple[int, int, float, float, float, float], ...] = ()
+    footnotes: int | None = None  # where the page's footnotes start in the reading's text
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ class Heading:
 
 def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tuple[int, str]]:
     """Where the named parts of a document start, for index.clean to cut sections at: pages where
-    the format has them (a citation names its page), else headings."""
+    the format has them (a citation names its page), their footnotes apart, else headings."""
     if pages:
-        return [(page.start, f"page {page.label}") for page in pages]
+        return [part for page in pages for part in (
+            [(page.start, f"page {page.label}")]
+            + ([(page.footnotes, f"footnotes, page {page.label}")] if page.footnotes is not None else []))]
     return [(heading.start, heading.path) for heading in headings]
 
 

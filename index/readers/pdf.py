@@ -12,6 +12,7 @@ saying why. Encrypted, damaged and empty files each get one line.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from index import ocr
@@ -24,7 +25,12 @@ _SPELLING = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb
                            "\ufb05": "st", "\ufb06": "st", "\ufffe": ""})
 # "exam-\nple" (a word split at a line end) but not "Franco-\nGerman" or "1990-\n1995".
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])[-\u00ad\x02]\n(?=[^\W\d_A-Z])")
+_PAGE_END_HYPHEN = re.compile("\ufffe(?![a-z])")
 _SEPARATOR = "\n\n"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FOOTNOTE_SIZE = 0.88  # a footnote's type is at most this share of the body's
+_NOTE_MARK = re.compile(r"(?:\d{1,2}\s+|[*†‡§¶]+\s*)[A-Z“\"‘(]")  # "3 See ...", "*In 2007 ..."
+_GONE = "\x00"  # where a running line or watermark was: not a blank line, which ends a paragraph
 _ITEM_MARKS = ("•", "◦", "▪", "-", "–", "*")
 # A page is a scan when an image covers this share of it and its text layer is shorter than this
 # (a scanned court order carries a one-line filing stamp as text over the image of its body).
@@ -42,9 +48,9 @@ class PdfReader:
             if len(document) == 0:
                 raise InputError("the PDF has no pages")
             texts = [_text_layer(document, index) for index in range(len(document))]
-            typical = _typical_f_widths([f for _, found in texts for f in found])
+            typical = _typical_f_widths([f for _, found, _ in texts for f in found])
             layers, recognised, notes = [], {}, []
-            for index, (raw, found) in enumerate(texts):
+            for index, (raw, found, _) in enumerate(texts):
                 lines = _lines(_with_ligatures(raw, found, typical))
                 lines, page_notes = _page_layer(document, index, lines, options, recognised)
                 layers.append(lines)
@@ -52,11 +58,13 @@ class PdfReader:
             labels = [document.get_page_label(index) or str(index + 1) for index in range(len(document))]
         finally:
             document.close()
-        running = _running_lines(layers)
+        running, stamped = _running_lines(layers), _watermarks(layers)
+        kept, dropped = zip(*(_without(lines, running, stamped) for lines in layers), strict=True)
+        _join_across_pages(kept)
         parts, pages, at = [], [], 0
-        for index, (lines, label) in enumerate(zip(layers, labels, strict=True)):
-            kept, dropped = _without(lines, running)
-            text, spans = _paragraphs(kept)
+        for index, label in enumerate(labels):
+            notes_from = None if index in recognised else _footnotes(kept[index], texts[index][2])
+            text, spans = _paragraphs(kept[index], notes_from)
             if not text.strip():
                 continue
             if parts:
@@ -68,7 +76,8 @@ class PdfReader:
                 boxes = tuple((at + a, at + b, *recognised[index][n].box)
                               for n, (a, b) in spans.items())
             pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
-                              running=tuple(dropped), boxes=boxes))
+                              running=tuple(dropped[index]), boxes=boxes,
+                              footnotes=None if notes_from is None else at + spans[notes_from][0]))
             at += len(text)
         notes = [_labelled(note, labels) for note in notes]
         if not pages:
@@ -134,23 +143,71 @@ def _open(data: bytes):
         raise InputError(f"damaged PDF: {exc}") from None
 
 
-def _text_layer(document, index: int) -> tuple[str, list[tuple[int, bytes, float]]]:
-    """A page's text layer as pdfium gives it, and the width of each of its "f"s (`_f_widths`)."""
+def _text_layer(document, index: int) -> tuple[str, list[tuple[int, bytes, float]], list[float]]:
+    """A page's text layer as pdfium gives it, the width of each of its "f"s (`_f_widths`) and
+    the type size of each line (`_line_heights`)."""
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
             raw = textpage.get_text_range()
-            return raw, _f_widths(textpage, raw)
+            if len(raw) != textpage.count_chars():  # characters beyond one UTF-16 unit: no positions
+                return raw, [], []
+            return raw, _f_widths(textpage, raw), _line_heights(textpage, raw)
         finally:
             textpage.close()
     finally:
         page.close()
 
 
+def _line_heights(textpage, raw: str) -> list[float]:
+    """For each line of `raw` (split as `_lines` splits it), the tallest of its first 24 letters
+    and digits: its type size, near enough to tell a footnote's small print from the body's."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    box = [ctypes.c_double() for _ in range(4)]
+    heights, start = [], 0
+    for end in [m.start() for m in _LINE_BREAK.finditer(raw)] + [len(raw)]:
+        tallest, seen = 0.0, 0
+        for at in range(start, end):
+            if raw[at].isalnum():
+                pdfium_c.FPDFText_GetCharBox(textpage.raw, at, *(ctypes.byref(v) for v in box))
+                tallest, seen = max(tallest, box[3].value - box[2].value), seen + 1
+                if seen == 24:
+                    break
+        heights.append(tallest)
+        start = end + (2 if raw.startswith("\r\n", end) else 1)
+    return heights
+
+
+def _footnotes(lines: list[str], heights: list[float]) -> int | None:
+    """The line where the page's footnotes start: the run of lines at its foot set clearly smaller
+    than the page's body, when one of them opens with a note mark ("3 See ...", "*In 2007 ...")."""
+    if len(heights) != len(lines):
+        return None
+    filled = [n for n, line in enumerate(lines) if line and line != _GONE and heights[n] > 0]
+    if len(filled) < 6:
+        return None
+    body = sorted(heights[n] for n in filled)[len(filled) // 2]
+    small: list[int] = []
+    for n in reversed(filled):
+        if heights[n] >= _FOOTNOTE_SIZE * body:
+            break
+        small.append(n)
+    if not any(_NOTE_MARK.match(lines[n]) for n in small) or small[-1] == filled[0]:
+        return None
+    return small[-1]  # from the top of the small print: a note carried over from the last page first
+
+
 def _lines(raw: str) -> list[str]:
+    # pdfium's U+FFFE is a line-end hyphen inside a word, which it joins; at the foot of a page,
+    # before a watermark glued on ("signif\ufffePage Proof ..."), it stays a hyphen for
+    # `_join_across_pages`.
+    raw = _PAGE_END_HYPHEN.sub("-", raw)
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_SPELLING)
-    return [" ".join(line.split()) for line in _HYPHENATED.sub("", text).split("\n")]
+    return [" ".join(line.split()) for line in text.split("\n")]  # `_paragraphs` joins split words
 
 
 # Some typesetters' fonts (the Supreme Court's prints among them) map an "fi" or "fl" ligature's
@@ -171,7 +228,7 @@ def _f_widths(textpage, raw: str) -> list[tuple[int, bytes, float]]:
     box = [ctypes.c_double() for _ in range(4)]
     name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
     found = []
-    for at in (n for n in range(len(raw) - 1) if raw[n] == "f" and raw[n + 1].isalpha()):
+    for at in (n for n in range(len(raw) - 1) if raw[n] == "f" and (raw[n + 1].isalpha() or raw[n + 1] == "\ufffe")):
         pdfium_c.FPDFText_GetCharOrigin(handle, at, ctypes.byref(x), ctypes.byref(y))
         x0, y0 = x.value, y.value
         pdfium_c.FPDFText_GetCharOrigin(handle, at + 1, ctypes.byref(x), ctypes.byref(y))
@@ -197,7 +254,7 @@ def _with_ligatures(raw: str, found: list[tuple[int, bytes, float]], typical: di
     wide = [at for at, font, width in found if font in typical and width > _LIGATURE_WIDTH * typical[font]]
     out, last = [], 0
     for at in wide:
-        out += [raw[last:at], _ligature(raw[at + 1:at + 4])]
+        out += [raw[last:at], _ligature(raw[at + 1:at + 6].replace("\ufffe", "")[:3])]
         last = at + 1
     return "".join(out) + raw[last:]
 
@@ -217,16 +274,28 @@ def _shape(line: str) -> str:
     return re.sub(r"\d+", "#", line.lower())
 
 
-def _edges(lines: list[str]) -> list[int]:
-    """Where the first and last two lines with text are: where running headers and footers sit."""
-    filled = [n for n, line in enumerate(lines) if line]
-    return filled[:2] + filled[-2:] if len(filled) > 4 else filled
+def _edges(lines: list[str], running: set[str] | frozenset = frozenset()) -> list[int]:
+    """Where the first and last two lines with text are, not counting lines already known to be
+    running (a watermark above a header): where running headers and footers sit."""
+    picked: set[int] = set()
+    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):
+        plain = 0
+        for n in order:
+            if not lines[n] or lines[n] == _GONE:
+                continue
+            picked.add(n)
+            plain += _shape(lines[n]) not in running
+            if plain == 2:
+                break
+    return sorted(picked)
 
 
 def _running_lines(layers: list[list[str]]) -> set[str]:
-    """Shapes of the lines repeated at the top or bottom of at least half the pages (three or
-    more pages with text): running headers, footers and page numbers, which would otherwise be
-    glued into the text between two pages' paragraphs and be found by every search for them."""
+    """Shapes of the lines repeated at the top or bottom of many pages (of three or more with
+    text): running headers, footers and page numbers, which would otherwise be glued into the text
+    between two pages' paragraphs and be found by every search for them. "Many" is half the pages
+    of a short document and a quarter of a long one, where a book's left and right pages each carry
+    their own header ("18 CRUZ v. ARIZONA", "Cite as: 598 U. S. 17 (2023) 19")."""
     with_text = [lines for lines in layers if any(lines)]
     if len(with_text) < 3:
         return set()
@@ -234,36 +303,107 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     for lines in with_text:
         for shape in {_shape(lines[n]) for n in _edges(lines)}:
             counts[shape] = counts.get(shape, 0) + 1
-    return {shape for shape, n in counts.items() if n >= max(2, len(with_text) / 2)}
+    many = max(2, min(len(with_text) / 2, max(3, len(with_text) / 4)))
+    running = {shape for shape, n in counts.items() if n >= many}
+    # a section's own running head ("Syllabus", "Opinion of the Court") over a few pages in a row
+    edges = [{_shape(lines[n]) for n in _edges(lines, running)} for lines in with_text]
+    for before, shapes, after in zip(edges, edges[1:], edges[2:], strict=False):
+        running |= before & shapes & after
+    return running
 
 
-def _without(lines: list[str], running: set[str]) -> tuple[list[str], list[str]]:
+def _watermarks(layers: list[list[str]]) -> set[str]:
+    """Shapes of whole lines found anywhere on at least half the pages (three or more): a
+    watermark stamped mid-page ("Page Proof Pending Publication"), which no edge rule finds."""
+    with_text = [lines for lines in layers if any(lines)]
+    counts: dict[str, int] = {}
+    for lines in with_text:
+        for shape in {_shape(line) for line in lines if len(line) >= 12}:
+            counts[shape] = counts.get(shape, 0) + 1
+    return {shape for shape, n in counts.items() if n >= max(3, len(with_text) / 2)}
+
+
+def _join_across_pages(layers: list[list[str]]) -> None:
+    """A word split by a hyphen at the foot of one page ("Crimi-" / "nal Procedure") is made whole
+    on the first page, as pdfium joins those within a page."""
+    filled = [lines for lines in layers if any(line.strip(_GONE) for line in lines)]
+    for lines, following in itertools.pairwise(filled):
+        last = max(n for n, line in enumerate(lines) if line.strip(_GONE))
+        first = next(n for n, line in enumerate(following) if line.strip(_GONE))
+        below = next((n for n, line in enumerate(following) if n > first and line.strip(_GONE)), None)
+        if below is not None and len(following[first]) <= 40 and following[first][:1].isupper():
+            first = below  # past a short heading the running-line rules missed ("Gorsuch, J., dissenting")
+        head, _, rest = following[first].partition(" ")
+        if _HYPHENATED.search(lines[last][-2:] + "\n" + head[:1]):
+            lines[last] = lines[last][:-1] + head
+            following[first] = rest
+
+
+def _without(lines: list[str], running: set[str], stamped: set[str]) -> tuple[list[str], list[str]]:
     """The page's lines less its running ones (looked for only at its edges: the same words in
-    the body stay), and the running lines dropped. A dropped line leaves an empty one, so the
-    remaining lines keep their numbers."""
-    dropped = {n for n in _edges(lines) if _shape(lines[n]) in running}
-    return ([("" if n in dropped else line) for n, line in enumerate(lines)],
-            [lines[n] for n in sorted(dropped)])
+    the body stay) and watermarks (anywhere), and the lines dropped. A dropped line leaves
+    `_GONE`, so the remaining lines keep their numbers. A running line that pdfium glued onto an
+    edge line ("... was not a signif-Page Proof Pending Publication") is cut off it."""
+    kept, dropped = list(lines), []
+    for n, line in enumerate(lines):
+        if line and _shape(line) in stamped:
+            kept[n] = _GONE
+            dropped.append(line)
+            continue
+        for shape in (shape for shape in stamped if "#" not in shape):
+            at = line.lower().find(shape)
+            if at >= 0:  # stamped into a line of text
+                line_before = line
+                before, after = line[:at].rstrip(), line[at + len(shape):].lstrip()
+                joined = before[:-1] + after if _HYPHENATED.search(before[-2:] + "\n" + after[:1]) else f"{before} {after}"
+                kept[n] = line = joined.strip()
+                dropped.append(line_before[at:at + len(shape)])
+    running = running | stamped
+    for n in _edges(kept, running):
+        if _shape(kept[n]) in running:
+            dropped.append(kept[n])
+            kept[n] = _GONE
+            continue
+        for shape in running:
+            if "#" in shape or len(shape) < 12:
+                continue
+            low = kept[n].lower()
+            if low.endswith(shape) and len(low) > len(shape):
+                kept[n], cut = kept[n][:-len(shape)].rstrip(), kept[n][-len(shape):]
+            elif low.startswith(shape) and len(low) > len(shape):
+                kept[n], cut = kept[n][len(shape):].lstrip(), kept[n][:len(shape)]
+            else:
+                continue
+            dropped.append(cut)
+            break
+    return kept, dropped
 
 
-def _paragraphs(lines: list[str]) -> tuple[str, dict[int, tuple[int, int]]]:
+def _paragraphs(lines: list[str], notes_from: int | None = None) -> tuple[str, dict[int, tuple[int, int]]]:
     """A page's lines joined back into paragraphs, and where each line with text lies in the
     result. A PDF stores lines, not sentences: read as they are, a sentence broken across lines
     would be cut in two (and its first line taken for a heading). A line ends its paragraph when it
     is clearly shorter than the page's full lines (a heading, a paragraph's last line) or the next
-    line is blank or starts a list item."""
-    lines = [" ".join(line.split()) for line in lines]
-    widths = sorted(len(line) for line in lines if line)
+    line is blank, starts a list item or starts the footnotes (line `notes_from`)."""
+    present = [n for n, line in enumerate(lines) if line != _GONE]
+    lines = [line if line == _GONE else " ".join(line.split()) for line in lines]
+    widths = sorted(len(line) for line in lines if line.strip(_GONE))
     full = widths[len(widths) * 3 // 4] if widths else 0
     out: list[str] = []
     spans: dict[int, tuple[int, int]] = {}
     at, joint = 0, ""
-    following = [*lines[1:], ""]
-    for n, line in enumerate(lines):
+    following = dict(itertools.pairwise(present))
+    for n in present:
+        line, after = lines[n], lines[following[n]] if n in following else ""
         if not line:
             continue
+        if following.get(n) == notes_from:
+            end = "\n\n"
+        elif _HYPHENATED.search(line[-2:] + "\n" + after[:1]):  # "exam-" / "ination": one word
+            line, end = line[:-1], ""
+        else:
+            end = "\n\n" if len(line) < 0.75 * full or not after or after.startswith(_ITEM_MARKS) else " "
         out += [joint, line]
         spans[n] = (at + len(joint), at + len(joint) + len(line))
-        at = spans[n][1]
-        joint = "\n\n" if len(line) < 0.75 * full or not following[n] or following[n].startswith(_ITEM_MARKS) else " "
+        at, joint = spans[n][1], end
     return "".join(out), spans
