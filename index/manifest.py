@@ -168,6 +168,12 @@ class Manifest:
         )
         return {row[0]: DocRecord(*row) for row in rows}
 
+    def doc(self, doc_id: str) -> DocRecord | None:
+        row = self._db.execute(
+            "SELECT doc_id, root, path, byte_hash, text_hash, duplicate_of, n_chunks FROM docs WHERE doc_id = ?",
+            (doc_id,)).fetchone()
+        return DocRecord(*row) if row else None
+
     def doc_text(self, doc_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
         return row[0] if row else None

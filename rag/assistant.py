@@ -155,6 +155,33 @@ class Assistant:
         manifest = self._open_manifest(required=False)
         return manifest.doc_text(source) if manifest else None
 
+    def document_pages(self, source: str) -> tuple:
+        """The document's pages (`index.readers.base.Page`), for a paged format; () otherwise."""
+        manifest = self._open_manifest(required=False)
+        return manifest.doc_pages(source) if manifest else ()
+
+    def page_image(self, source: str, number: int, start: int = 0, end: int = 0, around: bool = False) -> bytes | None:
+        """Page `number` of an indexed PDF as a picture (rag.page_view.MEDIA_TYPE), characters
+        `start`–`end` of its text highlighted (`around`: only the part of the page around them);
+        None when the document has no such page, or its file is gone or changed since indexing
+        (its pages would no longer be the ones the index describes)."""
+        import hashlib
+
+        from rag.page_view import render_page
+
+        manifest = self._open_manifest(required=False)
+        record = manifest.doc(source) if manifest else None
+        page = next((p for p in self.document_pages(source) if p.number == number), None)
+        if record is None or page is None:
+            return None
+        try:
+            data = Path(record.path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != record.byte_hash:
+            return None
+        return render_page(data, page, start, end, manifest.doc_text(source) or "", around)
+
     # --- wiring ---------------------------------------------------------------------------
     @property
     def model(self):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import InputError, RagError
-from rag.types import pages_label
+from rag.types import pages_label, section_beside_pages
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (each problem printed)
@@ -191,10 +191,8 @@ def cmd_index(args, config: RagConfig) -> int:
 
 def _where(section: str, pages) -> str:
     """Where in its document a passage is: "  p. 6", "  pp. 6–7 (OCR)", "  [reader comment 3 by X]"."""
-    name = "" if section == "body" else section
-    if pages:  # the section of a paged document is its page: named once, by the pages it covers
-        name = re.sub(r"(^|, )page \S+$", "", name)
-    return (f"  {pages_label(pages)}" if pages else "") + (f"  [{name}]" if name else "")
+    name = section_beside_pages(section, pages)
+    return (f"  {pages_label(pages)}" if pages else "") + (f"  [{name}]" if name != "body" else "")
 
 
 def _report_dict(report) -> dict:

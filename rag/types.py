@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from index.roles import UNRANKED
@@ -26,6 +27,14 @@ def pages_label(pages: tuple[PageRef, ...]) -> str:
         return ""
     labels = pages[0].label if len(pages) == 1 else f"{pages[0].label}–{pages[-1].label}"
     return ("p. " if len(pages) == 1 else "pp. ") + labels + (" (OCR)" if any(p.ocr for p in pages) else "")
+
+
+def section_beside_pages(section: str, pages: tuple[PageRef, ...]) -> str:
+    """A section's name to show beside its pages: a paged document's section is its page ("page
+    6", "footnotes, page 6"), which `pages_label` already names; "body" when nothing else is left."""
+    if not pages:
+        return section
+    return re.sub(r"(^|, )page \S+$", "", section) or "body"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pdfs import make_pdf
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 TRUMP_QUESTION = "How did the US role in the talks change under Trump?"
@@ -105,6 +107,15 @@ HOSTILE = (
 )
 
 
+# A PDF for the chat window: its citations show the cited page with the quote marked.
+PDF_NAME = "zz_lighthouse.pdf"
+PDF_PAGES = [
+    ["Harbour report.", "The Quillmere lighthouse was rebuilt in 1911 after a storm destroyed the old tower."],
+    ["Keepers.", "The lamp was trimmed every evening.", "Ada Fenwick kept the Quillmere lamp burning through the winter",
+     "of 1912, the harbour report says."],
+]
+
+
 @dataclass
 class ChatApp:
     url: str
@@ -130,6 +141,7 @@ def chat_app(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("chat-corpus")
     shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
     (corpus / HOSTILE_NAME).write_text(HOSTILE, encoding="utf-8")
+    (corpus / PDF_NAME).write_bytes(make_pdf(PDF_PAGES))
     data_dir = tmp_path_factory.mktemp("chat-index")
     result = run_subprocess("index", corpus, env={"RAG_DATA_DIR": data_dir})
     assert result.returncode == 0, result.stderr

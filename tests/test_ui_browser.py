@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import HOSTILE_NAME, ROOT
+from tests.conftest import HOSTILE_NAME, PDF_NAME, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -102,3 +102,23 @@ def test_clear_empties_the_conversation_and_the_panel(page):
     page.click("#rag-clear")
     page.wait_for_selector("#rag-citations mark", state="detached", timeout=10_000)
     assert "Medinsky" not in page.locator("#rag-chat").inner_text()
+
+
+def test_a_pdf_citation_shows_its_page_with_the_quote_marked_and_the_document_pages_through(page):
+    ask(page, "Who kept the Quillmere lamp burning through the winter of 1912?")
+    picture = page.locator("#rag-citations img.rag-page-image").first
+    picture.wait_for(timeout=30_000)
+    assert picture.evaluate("(img) => img.complete && img.naturalWidth") > 300  # decoded: the part of the page around the quote
+    assert "p. 2" in page.locator("#rag-citations").inner_text()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "pdf-citation.png"))
+    page.get_by_text("Full document").click()
+    page.locator("#rag-open input").click()
+    page.get_by_role("option").first.click()
+    shown = page.locator("#rag-page-view img.rag-page-image")
+    shown.wait_for(timeout=10_000)
+    assert shown.get_attribute("alt") == f"{PDF_NAME}, page 2"
+    track = page.locator("#rag-page-number input[type=range]")
+    box = track.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # the slider's start: page 1
+    page.wait_for_function("() => document.querySelector('#rag-page-view img')?.alt.endsWith('page 1')", timeout=10_000)

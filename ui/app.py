@@ -32,6 +32,7 @@ CSS = """
 .rag-section { color: #8a5a00; }
 .rag-passage { white-space: pre-wrap; line-height: 1.45; }
 .rag-passage mark { background: #ffe066; color: inherit; padding: 0 1px; }
+.rag-page-image { max-width: 100%; border: 1px solid #bbb; margin-top: 6px; }
 .rag-closest { color: #8a5a00; }
 .rag-unverified { border-left: 4px solid #d33; padding: 4px 8px; margin-bottom: 10px; }
 .rag-empty { color: var(--body-text-color-subdued); }
@@ -103,6 +104,9 @@ def build_app(service: ChatService, uploads):
                 citations = gr.HTML(render.citations_html(None), elem_id="rag-citations", js_on_load=None)
                 with gr.Accordion("Full document", open=False):
                     passage = gr.Dropdown(choices=[], label="Open the document at passage", elem_id="rag-open")
+                    # a PDF also as its pages: the cited one first, its quote marked; any other on request
+                    page_number = gr.Slider(1, 2, value=1, step=1, label="Page", visible=False, elem_id="rag-page-number")
+                    page_view = gr.HTML("", elem_id="rag-page-view", js_on_load=None)
                     document = gr.HTML("", elem_id="rag-document", js_on_load=None)
                 with gr.Accordion("Answer as JSON", open=False):
                     # Text, not gr.JSON: Gradio keeps every session's last output values, and a
@@ -146,7 +150,7 @@ def build_app(service: ChatService, uploads):
                 return
             history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
             conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
-            yield (history, history, conversation, render.citations_html(answer),
+            yield (history, history, conversation, render.citations_html(answer, service.page_image),
                    gr.update(choices=_passage_choices(answer), value=None),
                    json.dumps(answer.to_dict(), ensure_ascii=False), "")
 
@@ -154,10 +158,30 @@ def build_app(service: ChatService, uploads):
             return [], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", ""
 
         def open_document(choice):
+            hidden = gr.update(visible=False, value=1)
+            if not choice:
+                return "", hidden, ""
+            source, start, end = _parse_choice(choice)
+            text = render.document_html(source, service.document(source), start, end)
+            pages = service.pages(source)
+            cited = next((p.number for p in pages if p.start < max(end, start + 1) and start < p.end), None)
+            if cited is None:
+                return text, hidden, ""
+            last = max(p.number for p in pages)
+            slider = gr.update(visible=True, minimum=1, maximum=max(2, last), value=cited)
+            return text, slider, page_html(source, cited, start, end)
+
+        def turn_page(number, choice):
             if not choice:
                 return ""
             source, start, end = _parse_choice(choice)
-            return render.document_html(source, service.document(source), start, end)
+            return page_html(source, int(number), start, end)
+
+        def page_html(source, number, start, end):
+            image = service.page_image(source, number, start, end)
+            if image is None:
+                return render.no_page_html(source, number)
+            return render.page_picture(image, f"{source}, page {number}")
 
         def add(uploaded, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             if not uploaded:
@@ -192,7 +216,9 @@ def build_app(service: ChatService, uploads):
                        queue=False, show_progress="hidden")
         clear.click(reset, None, [chat, shown, turns, citations, passage, document, answer_json, question],
                     api_name="clear")
-        passage.change(open_document, [passage], [document], api_name=False).then(None, js=SCROLL_TO_MARK)
+        passage.change(open_document, [passage], [document, page_number, page_view],
+                       api_name=False).then(None, js=SCROLL_TO_MARK)
+        page_number.release(turn_page, [page_number, passage], [page_view], api_name=False)
         # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
         # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file
         # in the cache for every file it passes on.

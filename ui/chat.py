@@ -138,6 +138,15 @@ class ChatService:
         with self.lock.reading():
             return self.assistant.document_text(source)
 
+    def pages(self, source: str) -> tuple:
+        with self.lock.reading():
+            return self.assistant.document_pages(source)
+
+    def page_image(self, source: str, number: int, start: int = 0, end: int = 0, around: bool = False) -> bytes | None:
+        """A PDF page as a picture with characters `start`–`end` highlighted (render.PageImage)."""
+        with self.lock.reading():
+            return self.assistant.page_image(source, number, start, end, around)
+
     def status_markdown(self) -> str:
         with self.lock.reading():
             s = self.assistant.status()

@@ -11,10 +11,19 @@ with a short allow-list, no `<img>`, no URLs but in-page anchors.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+import secrets
+from collections.abc import Callable
 
-from rag.types import Answer, Citation, Hit
+from rag.page_view import MEDIA_TYPE
+from rag.types import Answer, Citation, Hit, PageRef, pages_label, section_beside_pages
+
+# The picture of a PDF page with a span highlighted: (source, page number, start, end, around) ->
+# image bytes (rag.page_view.MEDIA_TYPE), or None when the page cannot be shown
+# (ChatService.page_image); `around`: only the part of the page around the span.
+PageImage = Callable[[str, int, int, int, bool], bytes | None]
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~&$@])")  # anywhere in a line; `@` starts no e-mail link
 _AUTOLINK = re.compile(r"(?i)(?:(?<=https)|(?<=http)|(?<=ftp))(?=://)|(?<=www)(?=\.)")  # GFM links these bare
@@ -92,9 +101,10 @@ def partial_markdown(text: str) -> str:
     return escape_markdown(text) + " ▌"
 
 
-def citations_html(answer: Answer | None) -> str:
-    """The citations panel for the latest answer: each cited passage with its source, section and
-    position, the quoted sentence highlighted; for an abstention, the closest passages as such."""
+def citations_html(answer: Answer | None, page_image: PageImage | None = None) -> str:
+    """The citations panel for the latest answer: each cited passage with its source, page,
+    section and position, the quoted sentence highlighted, and for a PDF the cited page itself with
+    the quote marked on it (`page_image`); for an abstention, the closest passages as such."""
     if answer is None:
         return clean_html('<div class="rag-empty">Citations for the latest answer appear here.</div>')
     parts = []
@@ -103,25 +113,58 @@ def citations_html(answer: Answer | None) -> str:
         items = "".join(f"<li>{html.escape(s.text)} <em>({html.escape(s.problem or 'not supported')})</em></li>"
                         for s in flagged)
         parts.append(f'<div class="rag-unverified"><b>⚠️ Not backed by the cited passages</b><ul>{items}</ul></div>')
+    pictures: dict[str, str] = {}  # a slot's token -> the page picture that replaces it after cleaning
     if answer.abstained or not answer.citations:
         parts.append('<h4 class="rag-closest">Closest passages: they do not answer the question</h4>')
         parts.extend(_hit_html(i, hit) for i, hit in enumerate(answer.passages, 1))
         if not answer.passages:
             parts.append('<div class="rag-empty">No passage came close.</div>')
     else:
-        parts.extend(_citation_html(c) for c in answer.citations)
-    return clean_html(f'<div class="rag-panel">{"".join(parts)}</div>')
+        for c in answer.citations:
+            parts.append(_citation_html(c, _page_slots(c, page_image, pictures)))
+    panel = clean_html(f'<div class="rag-panel">{"".join(parts)}</div>')
+    for token, picture in pictures.items():
+        panel = panel.replace(token, picture)
+    return panel
 
 
-def _citation_html(c: Citation) -> str:
+def _page_slots(c: Citation, page_image: PageImage | None, pictures: dict[str, str]) -> str:
+    """Placeholders for the pictures of the pages a citation's quote lies on. The pictures are our
+    own markup (an <img> with a data: URL), which the allow-list would strip, so they go in after
+    cleaning, in place of a random token no document can have guessed."""
+    if page_image is None:
+        return ""
+    slots = []
+    for page in c.pages[:2]:
+        image = page_image(c.source, page.number, c.start_char, c.end_char, True)
+        if image is None:
+            continue
+        token = f"rag-page-{secrets.token_hex(12)}"
+        pictures[token] = page_picture(image, f"{c.source}, {pages_label((page,))}, the quote highlighted")
+        slots.append(f'<div class="rag-page">{token}</div>')
+    return "".join(slots)
+
+
+def page_picture(image: bytes, alt: str) -> str:
+    """An <img> showing `image` (rag.page_view.MEDIA_TYPE) from a data: URL: no file is served for it."""
+    data = base64.b64encode(image).decode("ascii")
+    return f'<img class="rag-page-image" alt="{html.escape(alt)}" src="data:{MEDIA_TYPE};base64,{data}">'
+
+
+def no_page_html(source: str, number: int) -> str:
+    return clean_html(f'<div class="rag-empty">Page {number} of {html.escape(source)} cannot be shown: it holds '
+                      "no text the index kept, or the file changed since it was indexed.</div>")
+
+
+def _citation_html(c: Citation, pictures: str = "") -> str:
     start = c.start_char - c.passage_start
     end = start + len(c.quote)
     if c.passage[start:end] != c.quote:  # not where it should be: highlight where it is
         start = c.passage.find(c.quote)
         end = start + len(c.quote)
     body = _highlighted(c.passage, start, end) if start >= 0 else html.escape(c.passage)
-    head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char)
-    return f'<div class="rag-cite" id="cite-{c.marker}">{head}<div class="rag-passage">{body}</div></div>'
+    head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char, c.pages)
+    return f'<div class="rag-cite" id="cite-{c.marker}">{head}<div class="rag-passage">{body}</div>{pictures}</div>'
 
 
 def _hit_html(n: int, hit: Hit) -> str:
@@ -129,15 +172,17 @@ def _hit_html(n: int, hit: Hit) -> str:
     start = best.start_char - hit.start_char if best else -1
     end = best.end_char - hit.start_char if best else -1
     body = _highlighted(hit.text, start, end) if best and hit.text[start:end] == best.quote else html.escape(hit.text)
-    head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char)
+    head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char, hit.pages)
     return f'<div class="rag-cite rag-closest-passage" id="closest-{n}">{head}<div class="rag-passage">{body}</div></div>'
 
 
-def _head(label: str, source: str, section: str, start: int, end: int) -> str:
+def _head(label: str, source: str, section: str, start: int, end: int, pages: tuple[PageRef, ...] = ()) -> str:
     where = f"characters {start:,}–{end:,}"
+    section = section_beside_pages(section, pages)
+    page_note = f' · <span class="rag-page-label">{html.escape(pages_label(pages))}</span>' if pages else ""
     section_note = f' · <span class="rag-section">{html.escape(_section_label(section))}</span>' if section != "body" else ""
     return (f'<div class="rag-cite-head"><b>{html.escape(label)}</b> <span class="rag-source">{html.escape(source)}</span>'
-            f'{section_note} · <small>{where}</small></div>')
+            f'{page_note}{section_note} · <small>{where}</small></div>')
 
 
 def _section_label(section: str) -> str:
