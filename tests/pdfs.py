@@ -71,3 +71,26 @@ def _picture(lines: list[str]) -> tuple[int, int, bytes]:
     finally:
         document.close()
     return image.width, image.height, zlib.compress(image.tobytes())
+
+
+def two_columns(title: str, left: list[str], right: list[str]) -> bytes:
+    """A one-page PDF in two columns (8 pt) under a full-width title, drawn row by row across both
+    columns (left line 1, right line 1, ...), as some generators draw them."""
+    body = f"BT /F1 12 Tf 72 750 Td ({_escape(title)}) Tj ET\n"
+    for n, (a, b) in enumerate(zip(left, right, strict=True)):
+        body += f"BT /F1 8 Tf 50 {720 - 12 * n} Td ({_escape(a)}) Tj ET\n"
+        body += f"BT /F1 8 Tf 320 {720 - 12 * n} Td ({_escape(b)}) Tj ET\n"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               f"<< /Length {len(body.encode('latin-1'))} >>\nstream\n{body}endstream",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 3 0 R >> >> >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, text in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{text}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -149,8 +149,8 @@ def test_without_ocr_a_scanned_page_is_reported_not_silently_empty(monkeypatch):
     monkeypatch.setattr(ocr, "_engine", missing)
     reading = readers.read("report.pdf", make_pdf(PDF_PAGES))
     assert [p.number for p in reading.pages] == [1, 3]
-    assert reading.notes == ("page 2: a scanned page, its text not recognised: no OCR engine installed "
-                             "(rapidocr is missing: pip install rapidocr onnxruntime)",)
+    assert reading.notes == (("page 2: a scanned page, its text not recognised: no OCR engine installed "
+                              "(rapidocr is missing: pip install rapidocr onnxruntime)"),)
     with pytest.raises(InputError, match=re.escape("no page has text: a scanned page, its text not recognised: no OCR")):
         readers.read("scan.pdf", make_pdf([Scan(["Only a picture of words."])]))
 
@@ -298,3 +298,15 @@ def test_a_footnote_is_cited_as_one(tmp_path, cli):
     hits = cli("search", "log lost in a fire harbour office", "--json", env=env).json()
     assert hits[0]["section"] == "footnotes, page 2" and [p["number"] for p in hits[0]["pages"]] == [2]
     assert "p. 2  [footnotes]" in cli("search", "log lost in a fire harbour office", env=env).out
+
+
+def test_a_page_drawn_row_by_row_across_two_columns_reads_down_each_column():
+    from tests.pdfs import two_columns
+
+    left = [f"The keeper log, line {n}, records the harbour lamp and its oil." for n in range(1, 9)]
+    right = [f"The storm report, line {n}, describes the tower of 1911 and its fall." for n in range(1, 9)]
+    reading = readers.read("columns.pdf", two_columns("Quillmere Harbour Annual Report for the Year 1912", left, right))
+    text = reading.text
+    assert text.startswith("Quillmere Harbour Annual Report for the Year 1912")
+    positions = [text.index(line) for line in [*left, *right]]
+    assert positions == sorted(positions)  # every left line, in order, before every right line

@@ -12,8 +12,10 @@ saying why. Encrypted, damaged and empty files each get one line.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
+from dataclasses import dataclass
 
 from index import ocr
 from index.errors import InputError
@@ -48,10 +50,10 @@ class PdfReader:
             if len(document) == 0:
                 raise InputError("the PDF has no pages")
             texts = [_text_layer(document, index) for index in range(len(document))]
-            typical = _typical_f_widths([f for _, found, _ in texts for f in found])
+            typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
             layers, recognised, notes = [], {}, []
-            for index, (raw, found, _) in enumerate(texts):
-                lines = _lines(_with_ligatures(raw, found, typical))
+            for index, layer in enumerate(texts):
+                lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
                 lines, page_notes = _page_layer(document, index, lines, options, recognised)
                 layers.append(lines)
                 notes.extend(page_notes)
@@ -63,7 +65,7 @@ class PdfReader:
         _join_across_pages(kept)
         parts, pages, at = [], [], 0
         for index, label in enumerate(labels):
-            notes_from = None if index in recognised else _footnotes(kept[index], texts[index][2])
+            notes_from = None if index in recognised else _footnotes(kept[index], texts[index].heights)
             text, spans = _paragraphs(kept[index], notes_from)
             if not text.strip():
                 continue
@@ -98,11 +100,11 @@ def _page_layer(document, index: int, lines: list[str], options: ReadOptions,
                 recognised: dict) -> tuple[list[str], list[str]]:
     """A page's lines: those of its text layer or, for a scan, those OCR finds (then also kept in
     `recognised[index]`); and the notes to give about it ("#index: ...")."""
+    chars = sum(len(line) for line in lines)
+    if chars >= _SCAN_MAX_CHARS:
+        return lines, []
     page = document[index]
     try:
-        chars = sum(len(line) for line in lines)
-        if chars >= _SCAN_MAX_CHARS:
-            return lines, []
         image_share = _image_share(page)
         if image_share < _SCAN_IMAGE_SHARE:
             return lines, [] if chars else [f"#{index}: blank, no text and no picture"]
@@ -143,42 +145,143 @@ def _open(data: bytes):
         raise InputError(f"damaged PDF: {exc}") from None
 
 
-def _text_layer(document, index: int) -> tuple[str, list[tuple[int, bytes, float]], list[float]]:
-    """A page's text layer as pdfium gives it, the width of each of its "f"s (`_f_widths`) and
-    the type size of each line (`_line_heights`)."""
+@dataclass(frozen=True)
+class _Layer:
+    """A page's text layer: pdfium's text (`raw`), the reading order of its characters (`order`:
+    their indices, -1 for a line break put between columns), the width of each "f" (`_f_widths`)
+    and the type size of each line of the text in reading order (`_line_heights`)."""
+
+    raw: str
+    order: list[int]
+    f_widths: list[tuple[int, bytes, float]]
+    heights: list[float]
+
+    def text(self, pieces: list[str]) -> str:
+        """The text in reading order, each character as `pieces` spells it (`_with_ligatures`)."""
+        return "".join("\n" if at < 0 else pieces[at] for at in self.order)
+
+
+def _text_layer(document, index: int) -> _Layer:
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
             raw = textpage.get_text_range()
             if len(raw) != textpage.count_chars():  # characters beyond one UTF-16 unit: no positions
-                return raw, [], []
-            return raw, _f_widths(textpage, raw), _line_heights(textpage, raw)
+                return _Layer(raw, list(range(len(raw))), [], [])
+            order = _column_order(textpage, raw, page.get_width()) or list(range(len(raw)))
+            return _Layer(raw, order, _f_widths(textpage, raw), _line_heights(textpage, raw, order))
         finally:
             textpage.close()
     finally:
         page.close()
 
 
-def _line_heights(textpage, raw: str) -> list[float]:
-    """For each line of `raw` (split as `_lines` splits it), the tallest of its first 24 letters
-    and digits: its type size, near enough to tell a footnote's small print from the body's."""
+def _char_boxes(textpage, count: int) -> list[tuple[float, float, float, float]]:
+    """(left, right, bottom, top) of each character."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     box = [ctypes.c_double() for _ in range(4)]
-    heights, start = [], 0
+    refs = [ctypes.byref(v) for v in box]
+    out = []
+    for at in range(count):
+        pdfium_c.FPDFText_GetCharBox(textpage.raw, at, *refs)
+        out.append(tuple(v.value for v in box))
+    return out
+
+
+def _column_order(textpage, raw: str, width: float) -> list[int] | None:
+    """The reading order of a two-column page: each band between full-width lines read down its
+    left column, then down its right one. pdfium reads a page in the order its lines were drawn,
+    and a page drawn row by row across both columns would read "left line 1, right line 1, ...".
+    None for a page that is not in two columns (no gutter: an empty vertical band near the middle
+    that most text runs keep to one side of)."""
+    runs = [(left, right) for left, _, right, _ in (textpage.get_rect(n) for n in range(textpage.count_rects()))]
+    if len(runs) < 10 or sum(right - left < 0.45 * width for left, right in runs) < 0.7 * len(runs):
+        return None  # most runs of a one-column page reach across its middle: no gutter to look for
+    gutter = _gutter(runs, width)
+    if gutter is None:
+        return None
+    boxes = _char_boxes(textpage, len(raw))
+    order: list[int] = []
+    left_lines: list[list[int]] = []
+    right_lines: list[list[int]] = []
+
+    def flush() -> None:
+        for lines in (left_lines, right_lines):
+            for line in lines:
+                order.extend([*line, -1])
+            lines.clear()
+
+    start = 0
     for end in [m.start() for m in _LINE_BREAK.finditer(raw)] + [len(raw)]:
-        tallest, seen = 0.0, 0
-        for at in range(start, end):
-            if raw[at].isalnum():
-                pdfium_c.FPDFText_GetCharBox(textpage.raw, at, *(ctypes.byref(v) for v in box))
-                tallest, seen = max(tallest, box[3].value - box[2].value), seen + 1
-                if seen == 24:
-                    break
-        heights.append(tallest)
+        chars = list(range(start, end))
         start = end + (2 if raw.startswith("\r\n", end) else 1)
+        side, left, right = 0, [], []
+        for at in chars:
+            if raw[at].strip():
+                side = 1 if (boxes[at][0] + boxes[at][1]) / 2 > gutter else 0
+            (right if side else left).append(at)
+        inked = [[at for at in part if raw[at].strip()] for part in (left, right)]
+        if all(inked) and min(boxes[at][0] for at in inked[1]) - max(boxes[at][1] for at in inked[0]) < 12:
+            flush()  # one run of words across the gutter (a title): the columns above it end here
+            order.extend([*chars, -1])
+            continue
+        if "".join(raw[at] for at in left).strip():
+            left_lines.append(left)
+        if "".join(raw[at] for at in right).strip():
+            right_lines.append(right)
+    flush()
+    return order
+
+
+def _gutter(runs: list[tuple[float, float]], width: float) -> float | None:
+    """The middle of the widest vertical band in the page's middle third that the fewest runs of
+    text cross: a gutter when at most one run in seven crosses it (a title may), it is at least 8
+    points wide, and at least five runs lie wholly on either side; None without one."""
+    low, high = width / 3, 2 * width / 3
+    cuts = sorted({low, high, *(x for run in runs for x in run if low < x < high)})
+    lefts, rights = sorted(left for left, _ in runs), sorted(right for _, right in runs)
+
+    def crossing(x: float) -> int:  # runs that start left of x and end right of it
+        return bisect.bisect_left(lefts, x) - bisect.bisect_right(rights, x)
+
+    bands = [(crossing((a + b) / 2), -(b - a), a, b) for a, b in itertools.pairwise(cuts)]
+    crossing, minus_width, a, b = min(bands)
+    middle = (a + b) / 2
+    on_left = sum(right <= middle for _, right in runs)
+    on_right = sum(left >= middle for left, _ in runs)
+    if -minus_width < 8 or crossing > len(runs) / 7 or min(on_left, on_right) < 5:
+        return None
+    return middle
+
+
+def _line_heights(textpage, raw: str, order: list[int]) -> list[float]:
+    """For each line of the text in reading order (split as `_lines` splits it), the tallest of
+    its first 12 letters and digits: its type size, near enough to tell a footnote's small print
+    from the body's."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    box = [ctypes.c_double() for _ in range(4)]
+    refs = [ctypes.byref(v) for v in box]
+    heights, tallest, seen, after_return = [], 0.0, 0, False
+    for at in order:
+        char = "\n" if at < 0 else raw[at]
+        if char in "\r\n":
+            if not (char == "\n" and after_return):  # "\r\n" is one break
+                heights.append(tallest)
+                tallest, seen = 0.0, 0
+            after_return = char == "\r"
+            continue
+        after_return = False
+        if seen < 12 and char.isalnum():
+            pdfium_c.FPDFText_GetCharBox(textpage.raw, at, *refs)
+            tallest, seen = max(tallest, box[3].value - box[2].value), seen + 1
+    heights.append(tallest)
     return heights
 
 
@@ -250,13 +353,13 @@ def _typical_f_widths(found: list[tuple[int, bytes, float]]) -> dict[bytes, floa
     return {font: sorted(widths)[len(widths) // 4] for font, widths in by_font.items() if len(widths) >= 4}
 
 
-def _with_ligatures(raw: str, found: list[tuple[int, bytes, float]], typical: dict[bytes, float]) -> str:
-    wide = [at for at, font, width in found if font in typical and width > _LIGATURE_WIDTH * typical[font]]
-    out, last = [], 0
-    for at in wide:
-        out += [raw[last:at], _ligature(raw[at + 1:at + 6].replace("\ufffe", "")[:3])]
-        last = at + 1
-    return "".join(out) + raw[last:]
+def _with_ligatures(raw: str, found: list[tuple[int, bytes, float]], typical: dict[bytes, float]) -> list[str]:
+    """Each character of `raw` as it should read: a ligature's bare "f" as "fi" or "fl"."""
+    pieces = list(raw)
+    for at, font, width in found:
+        if font in typical and width > _LIGATURE_WIDTH * typical[font]:
+            pieces[at] = _ligature(raw[at + 1:at + 6].replace("\ufffe", "")[:3])
+    return pieces
 
 
 _LIGATURE_WIDTH = 1.3
