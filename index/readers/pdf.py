@@ -28,6 +28,10 @@ _SPELLING = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb
 # "exam-\nple" (a word split at a line end) but not "Franco-\nGerman" or "1990-\n1995".
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])[-\u00ad\x02]\n(?=[^\W\d_A-Z])")
 _PAGE_END_HYPHEN = re.compile("\ufffe(?![a-z])")
+# A line-end hyphen that pdfium marks but that belongs to the word: in a compound that has one
+# already ("apples-to-apples") or after a suspended one ("higher- and lower-income").
+_MARKED_BREAK = re.compile("\ufffe(?=[a-z])")
+_COMPOUND = re.compile(r"(?:-[^\W\d_]+|- (?:and|or|to|nor) [^\W\d_]+)$")
 _SEPARATOR = "\n\n"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FOOTNOTE_SIZE = 0.88  # a footnote's type is at most this share of the body's
@@ -309,6 +313,7 @@ def _lines(raw: str) -> list[str]:
     # before a watermark glued on ("signif\ufffePage Proof ..."), it stays a hyphen for
     # `_join_across_pages`.
     raw = _PAGE_END_HYPHEN.sub("-", raw)
+    raw = _MARKED_BREAK.sub(lambda m: "-" if _COMPOUND.search(raw[max(0, m.start() - 40):m.start()]) else m[0], raw)
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_SPELLING)
     return [" ".join(line.split()) for line in text.split("\n")]  # `_paragraphs` joins split words
 
@@ -415,15 +420,20 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     return running
 
 
-def _watermarks(layers: list[list[str]]) -> set[str]:
-    """Shapes of whole lines found anywhere on at least half the pages (three or more): a
-    watermark stamped mid-page ("Page Proof Pending Publication"), which no edge rule finds."""
+def _watermarks(layers: list[list[str]]) -> dict[str, str]:
+    """Lines of twelve characters or more found whole on at least half the pages (three or more),
+    by shape, with their text: a stamp such as "Page Proof Pending Publication", wherever on the
+    page it sits (mid-page, where no edge rule finds it, or glued into a line of text)."""
     with_text = [lines for lines in layers if any(lines)]
     counts: dict[str, int] = {}
+    texts: dict[str, str] = {}
     for lines in with_text:
+        for line in lines:
+            if len(line) >= 12:
+                texts.setdefault(_shape(line), line)
         for shape in {_shape(line) for line in lines if len(line) >= 12}:
             counts[shape] = counts.get(shape, 0) + 1
-    return {shape for shape, n in counts.items() if n >= max(3, len(with_text) / 2)}
+    return {shape: texts[shape] for shape, n in counts.items() if n >= max(3, len(with_text) / 2)}
 
 
 def _join_across_pages(layers: list[list[str]]) -> None:
@@ -442,43 +452,31 @@ def _join_across_pages(layers: list[list[str]]) -> None:
             following[first] = rest
 
 
-def _without(lines: list[str], running: set[str], stamped: set[str]) -> tuple[list[str], list[str]]:
+def _without(lines: list[str], running: set[str], stamps: dict[str, str]) -> tuple[list[str], list[str]]:
     """The page's lines less its running ones (looked for only at its edges: the same words in
     the body stay) and watermarks (anywhere), and the lines dropped. A dropped line leaves
-    `_GONE`, so the remaining lines keep their numbers. A running line that pdfium glued onto an
-    edge line ("... was not a signif-Page Proof Pending Publication") is cut off it."""
+    `_GONE`, so the remaining lines keep their numbers. A watermark that pdfium glued into a line
+    of text ("... was not a signif-Page Proof Pending Publication", "nonwill- Page Proof Pending
+    Publication ful") is cut out of it: only its exact text, case and all, never the same words
+    in a sentence ("delivered the opinion of the Court")."""
     kept, dropped = list(lines), []
     for n, line in enumerate(lines):
-        if line and _shape(line) in stamped:
+        if line and _shape(line) in stamps:
             kept[n] = _GONE
             dropped.append(line)
             continue
-        for shape in (shape for shape in stamped if "#" not in shape):
-            at = line.lower().find(shape)
-            if at >= 0:  # stamped into a line of text
-                line_before = line
-                before, after = line[:at].rstrip(), line[at + len(shape):].lstrip()
-                joined = before[:-1] + after if _HYPHENATED.search(before[-2:] + "\n" + after[:1]) else f"{before} {after}"
-                kept[n] = line = joined.strip()
-                dropped.append(line_before[at:at + len(shape)])
-    running = running | stamped
-    for n in _edges(kept, running):
+        for shape, stamp in stamps.items():
+            at = line.find(stamp)
+            if "#" in shape or at < 0:
+                continue
+            before, after = line[:at].rstrip(), line[at + len(stamp):].lstrip()
+            joined = before[:-1] + after if _HYPHENATED.search(before[-2:] + "\n" + after[:1]) else f"{before} {after}"
+            kept[n] = line = joined.strip()
+            dropped.append(stamp)
+    for n in _edges(kept, running | set(stamps)):
         if _shape(kept[n]) in running:
             dropped.append(kept[n])
             kept[n] = _GONE
-            continue
-        for shape in running:
-            if "#" in shape or len(shape) < 12:
-                continue
-            low = kept[n].lower()
-            if low.endswith(shape) and len(low) > len(shape):
-                kept[n], cut = kept[n][:-len(shape)].rstrip(), kept[n][-len(shape):]
-            elif low.startswith(shape) and len(low) > len(shape):
-                kept[n], cut = kept[n][len(shape):].lstrip(), kept[n][:len(shape)]
-            else:
-                continue
-            dropped.append(cut)
-            break
     return kept, dropped
 
 
