@@ -94,3 +94,11 @@ def two_columns(title: str, left: list[str], right: list[str]) -> bytes:
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def encrypted(pdf: bytes) -> bytes:
+    """`pdf` behind a user password (the standard security handler, RC4 40-bit): its O and U
+    entries match no password, as a file locked with one the reader does not know."""
+    lock = ("/Encrypt << /Filter /Standard /V 1 /R 2 /O <" + "41" * 32 + "> /U <" + "42" * 32 + "> /P -4 >> "
+            "/ID [<0123456789ABCDEF0123456789ABCDEF><0123456789ABCDEF0123456789ABCDEF>]")
+    return pdf.replace(b"/Root 1 0 R >>", f"/Root 1 0 R {lock} >>".encode())

@@ -10,7 +10,7 @@ import pytest
 from index import readers
 from index.errors import InputError
 from rag.config import RagConfig
-from tests.pdfs import Scan, Small, make_pdf
+from tests.pdfs import Scan, Small, encrypted, make_pdf
 from ui import upload
 
 
@@ -214,6 +214,7 @@ def test_an_index_from_before_page_layouts_is_upgraded_by_rag_index(tmp_path, cl
 @pytest.mark.parametrize("data, reason", [
     (make_pdf([[], []]), "no page has text: every page is blank"),
     (make_pdf([]), "the PDF has no pages"),
+    (encrypted(make_pdf([["Secret text."]])), "the PDF is encrypted: save a copy without a password"),
     (b"%PDF-1.4\n" + b"\x00garbage" * 20, "damaged PDF"),
     (make_pdf([["text"]])[:60], "damaged PDF"),
     (b"<html>not a pdf</html>", "not a PDF file"),
@@ -310,3 +311,17 @@ def test_a_page_drawn_row_by_row_across_two_columns_reads_down_each_column():
     assert text.startswith("Quillmere Harbour Annual Report for the Year 1912")
     positions = [text.index(line) for line in [*left, *right]]
     assert positions == sorted(positions)  # every left line, in order, before every right line
+
+
+def test_a_pdf_that_turns_unreadable_keeps_its_indexed_version(tmp_path, cli):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    report = docs / "report.pdf"
+    report.write_bytes(make_pdf([["The Quillmere lighthouse was rebuilt in 1911 after a storm."]]))
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    report.write_bytes(encrypted(report.read_bytes()))
+    again = cli("index", docs, env=env)
+    assert again.code == 1 and "the PDF is encrypted" in again.err and "Traceback" not in again.err
+    hits = cli("search", "lighthouse rebuilt storm", "--json", env=env).json()
+    assert hits and hits[0]["source"] == "report.pdf"  # the indexed version is kept

@@ -1,13 +1,15 @@
-"""PDF through pypdfium2 (Apache/BSD licensed, fast): each page's text layer, with where each page
-lies in the text, so chunks stay within a page and citations name it.
+"""PDF through pypdfium2 (Apache/BSD licensed, fast): each page's text layer as a reader of the
+printed page reads it, with where each page lies in the text, so chunks stay within a page and
+citations name it (docs/formats.md).
 
-Ligatures are spelt out (ﬁ → fi) and a word split by a hyphen at a line end is joined, so the
-text matches the words a user types; lines are joined back into paragraphs; running headers and
-footers (a line of the same shape at the top or bottom of half the pages) are dropped from the text
-and kept in the page's record. Pages are separated by a blank line. A page that is a scan (an image
-over much of it and next to no text layer) is read by OCR (index.ocr) and marked so in its page
-record and notes; without an OCR engine it is reported, and a PDF with no readable page is refused
-saying why. Encrypted, damaged and empty files each get one line.
+Ligatures are spelt out, also where the font maps one to a bare "f"; a word split by a hyphen at a
+line end is joined, across a page break too; lines are joined back into paragraphs; running heads,
+footers and watermarks are dropped from the text and kept in the page's record; footnotes are
+marked where they start; a two-column page is read column by column. Pages are separated by a blank
+line. A page that is a scan (an image over much of it and next to no text layer) is read by OCR
+(index.ocr) and marked so in its page record and notes; without an OCR engine it is reported, and a
+PDF with no readable page is refused saying why. Encrypted, damaged and empty files each get one
+line.
 """
 
 from __future__ import annotations
