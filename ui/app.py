@@ -218,7 +218,7 @@ def build_app(service: ChatService, uploads):
                     api_name="clear")
         passage.change(open_document, [passage], [document, page_number, page_view],
                        api_name=False).then(None, js=SCROLL_TO_MARK)
-        page_number.release(turn_page, [page_number, passage], [page_view], api_name=False)
+        page_number.input(turn_page, [page_number, passage], [page_view], api_name=False)  # the user turns it
         # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
         # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file
         # in the cache for every file it passes on.
