@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (RAG_UI_PORT, default 7860)")
     p.add_argument("--share", action="store_true", help="also make a public gradio.live link (needs RAG_UI_AUTH)")
 
+    p = sub.add_parser("mcp", help="serve the index to MCP clients (assistants, editors) over stdio",
+                       description="An MCP server with the tools search, ask, list_documents and get_passage, "
+                                   "and each document as a resource. Over stdio by default; --http PORT serves "
+                                   "streamable HTTP on 127.0.0.1:PORT/mcp instead (RAG_UI_AUTH, when set, "
+                                   "is required as HTTP Basic credentials).")
+    p.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT/mcp")
+
     p = sub.add_parser("status", help="what is indexed, with which model, where")
     p.add_argument("--json", action="store_true")
 
@@ -324,6 +331,26 @@ def cmd_chat(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(args, config: RagConfig) -> int:
+    from index.errors import ConfigError
+    from rag.assistant import Assistant
+    from rag.mcp_server import serve_http, serve_stdio
+
+    assistant = Assistant(config)
+    assistant.status()  # a missing or damaged index is reported per call, not here; this opens it
+    if args.http is None:
+        serve_stdio(assistant)
+        return EXIT_OK
+    if not 1 <= args.http <= 65535:
+        raise ConfigError(f"--http must be a port between 1 and 65535, not {args.http}")
+    print(f"MCP server: http://127.0.0.1:{args.http}/mcp", file=sys.stderr)
+    try:
+        serve_http(assistant, args.http, config.ui_auth or None)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on 127.0.0.1:{args.http}: {exc}") from None
+    return EXIT_OK
+
+
 def cmd_status(args, config: RagConfig) -> int:
     from index.errors import IndexBusyError
     from rag.assistant import Assistant
@@ -392,5 +419,5 @@ def cmd_config(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "status": cmd_status,
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "mcp": cmd_mcp, "status": cmd_status,
              "eval": cmd_eval, "config": cmd_config}
