@@ -121,3 +121,11 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_marked_and_the_document_pa
     page.locator("#rag-page-number input[type=range]").focus()
     page.keyboard.press("ArrowLeft")  # to page 1
     page.wait_for_function("() => document.querySelector('#rag-page-view img')?.alt.endsWith('page 1')", timeout=30_000)
+
+
+def test_the_question_box_spans_the_conversation_and_the_buttons_are_small(page):
+    chat = page.locator("#rag-chat").bounding_box()
+    box = page.locator("#rag-question textarea").bounding_box()
+    ask_button = page.locator("#rag-ask").bounding_box()
+    assert box["width"] >= 0.9 * chat["width"], (box, chat)  # at 1400 pixels wide
+    assert ask_button["width"] <= 0.25 * chat["width"] and ask_button["height"] <= 48

@@ -91,12 +91,13 @@ def build_app(service: ChatService, uploads):
                     placeholder="Ask about your documents. Every sentence of an answer cites its passage.",
                     latex_delimiters=[],
                 )
-                with gr.Row():
-                    question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5,
-                                          autofocus=True, max_lines=6, max_length=MAX_QUERY_CHARS,
-                                          elem_id="rag-question")
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-                    clear = gr.Button("Clear conversation", scale=1, elem_id="rag-clear")
+                # The question box spans the conversation, as in any chat window; the buttons sit
+                # small under it (beside it, their minimum widths left the box a third of the row).
+                question = gr.Textbox(placeholder="Ask a question…", show_label=False, autofocus=True,
+                                      max_lines=6, max_length=MAX_QUERY_CHARS, elem_id="rag-question")
+                with gr.Row(elem_id="rag-ask-row"):
+                    send = gr.Button("Ask", variant="primary", size="sm", scale=0, min_width=90, elem_id="rag-ask")
+                    clear = gr.Button("Clear conversation", size="sm", scale=0, min_width=150, elem_id="rag-clear")
                 examples = gr.Dataset(components=[question], samples=[], label="Examples", type="values",
                                       visible=False, elem_id="rag-examples")
             with gr.Column(scale=2):
