@@ -83,7 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, help="indexes and embedding cache (default: DATA_DIR/eval-cache)")
     p.add_argument("--max-queries", type=int, help="evaluate only the first N cases (of each file)")
     p.add_argument("--max-docs", type=int, help="BEIR: index only the relevant documents plus N others")
+    p.add_argument("--feedback", action="store_true",
+                   help="also evaluate the cases made from this data folder's feedback (a 'feedback' split)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    p = sub.add_parser("feedback", help="what users said about answers, and eval cases made from it")
+    feedback = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = feedback.add_parser("list", help="the feedback records, oldest first")
+    q.add_argument("--json", action="store_true")
+    q = feedback.add_parser("export", help="the records as eval cases, ready for `rag eval FILE`")
+    q.add_argument("--out", type=Path, default=Path("feedback-cases.jsonl"), help="default: feedback-cases.jsonl")
 
     p = sub.add_parser("config", help="print the effective settings and their RAG_* variables")
     p.add_argument("--json", action="store_true")
@@ -390,6 +399,8 @@ def cmd_eval(args, config: RagConfig) -> int:
     from eval.report import plain
 
     datasets = args.dataset or [str(p) for p in SEEDS_SETS]
+    if args.feedback:
+        datasets = [*datasets, str(_feedback_set(config, args.out))]
     name = Path(datasets[0]).stem if len(datasets) == 1 else "seeds" if not args.dataset else "multi"
     out = args.out or Path("eval-output") / name
     command = "rag " + " ".join(str(a) for a in args.argv)
@@ -406,6 +417,64 @@ def cmd_eval(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
+def cmd_feedback(args, config: RagConfig) -> int:
+    from rag import feedback
+
+    log = feedback.FeedbackLog(config.data_dir / feedback.FILE_NAME)
+    records, problems = log.read()
+    for problem in problems:
+        print(f"warning: {visible(problem)}", file=sys.stderr)
+    if args.action == "list":
+        if args.json:
+            print(json.dumps(records, indent=2, ensure_ascii=False))
+            return EXIT_OK
+        for entry in records:
+            right = entry.get("right")
+            marked = (f"  right: {right['source']} chars {right['start_char']}-{right['end_char']}" if right
+                      else "  right: not in the documents" if entry.get("not_in_documents") else "")
+            print(visible(f"{entry['time']}  {feedback.VERDICTS[entry['verdict']]}: {entry['question']}{marked}"))
+        print(f"{len(records)} records in {log.path}", file=sys.stderr)
+        return EXIT_OK
+    made, skipped = feedback.cases(records)
+    for reason in skipped:
+        print(f"skipped: {visible(reason)}", file=sys.stderr)
+    if not made:
+        raise InputError(f"no feedback makes an eval case yet ({len(records)} records in {log.path})")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("".join(json.dumps(case, ensure_ascii=False) + "\n" for case in made), encoding="utf-8")
+    roots = _roots_of([s for case in made for s in case["sources"]], config)
+    hint = f" --corpus {shlex.quote(roots[0])}" if len(roots) == 1 else ""
+    print(f"wrote {len(made)} eval cases to {args.out}; run: rag eval {shlex.quote(str(args.out))}{hint}")
+    return EXIT_OK
+
+
+def _roots_of(sources: list[str], config: RagConfig) -> list[str]:
+    """The indexed folders the sources were found under (for `rag eval --corpus`)."""
+    from index.manifest import open_verified
+
+    path = config.data_dir / "manifest.sqlite"
+    if not sources or not path.exists():
+        return []
+    manifest = open_verified(path)
+    try:
+        return sorted({record.root for record in map(manifest.doc, set(sources)) if record})
+    finally:
+        manifest.close()
+
+
+def _feedback_set(config: RagConfig, out: Path | None) -> Path:
+    """This data folder's feedback as an eval set file (split "feedback"), for `rag eval --feedback`."""
+    from rag import feedback
+
+    made, _ = feedback.cases(feedback.FeedbackLog(config.data_dir / feedback.FILE_NAME).read()[0])
+    if not made:
+        raise InputError(f"no feedback in {config.data_dir} makes an eval case yet")
+    path = (out or Path("eval-output") / "seeds") / "feedback-cases.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(case, ensure_ascii=False) + "\n" for case in made), encoding="utf-8")
+    return path
+
+
 def cmd_config(args, config: RagConfig) -> int:
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.env_names().items()}
     for secret in ("RAG_LLM_API_KEY", "RAG_UI_AUTH"):
@@ -420,4 +489,4 @@ def cmd_config(args, config: RagConfig) -> int:
 
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "mcp": cmd_mcp, "status": cmd_status,
-             "eval": cmd_eval, "config": cmd_config}
+             "eval": cmd_eval, "feedback": cmd_feedback, "config": cmd_config}

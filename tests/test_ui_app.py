@@ -24,7 +24,7 @@ def client(chat_app):
 
 
 def ask(client, question: str):
-    chat, citations, passages, answer, box = client.predict(question, api_name="/ask")
+    chat, citations, passages, answer, *_ = client.predict(question, api_name="/ask")
     return chat, citations, passages, json.loads(answer)
 
 
@@ -46,7 +46,7 @@ def test_ask_answers_with_linked_markers_and_highlighted_passages(client):
 
 def test_controls_filter_sources_set_passages_and_retrieval_mode(client):
     only = "001_6930dc61861687c8.txt"
-    *_, answer, _ = client.predict(message="What do the writers say about Putin's reliance on negotiations?",
+    *_, answer, _, _ = client.predict(message="What do the writers say about Putin's reliance on negotiations?",
                                    chosen=[only], k=2, how="lexical", answerer="extractive", api_name="/ask")
     answer = json.loads(answer)
     assert answer["citations"] and {c["source"] for c in answer["citations"]} == {only}

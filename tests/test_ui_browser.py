@@ -129,3 +129,57 @@ def test_the_question_box_spans_the_conversation_and_the_buttons_are_small(page)
     ask_button = page.locator("#rag-ask").bounding_box()
     assert box["width"] >= 0.9 * chat["width"], (box, chat)  # at 1400 pixels wide
     assert ask_button["width"] <= 0.25 * chat["width"] and ask_button["height"] <= 48
+
+
+def test_feedback_marks_the_right_span_and_becomes_an_eval_case_the_answer_misses(page, chat_app, tmp_path):
+    """Ask, open the document, select the sentence that should have been cited, say "wrong source";
+    `rag feedback export` makes it a case, and `rag eval` reports the answer as missing it."""
+    import json
+    import re
+    import shlex
+
+    from tests.conftest import run_subprocess
+
+    ask(page, QUESTION)
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    page.get_by_text("Full document").click()
+    page.locator("#rag-open input").click()
+    page.get_by_role("option").first.click()
+    page.locator("#rag-document mark#rag-doc-mark").wait_for(timeout=10_000)
+    wanted = "The man who was the negotiator for Russia, Dmitry Kozak"
+    page.evaluate("""(wanted) => {
+        const view = document.querySelector('#rag-document .rag-passage');
+        const walker = document.createTreeWalker(view, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const at = node.textContent.indexOf(wanted);
+            if (at < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + wanted.length);
+            getSelection().removeAllRanges();
+            getSelection().addRange(range);
+            return;
+        }
+        throw new Error('sentence not in the document view');
+    }""", wanted)
+    page.locator("#rag-right input").click()  # takes the focus: the page's selection is gone, ours is kept
+    page.get_by_role("option", name="The text I selected in the full document").click()
+    page.click("#rag-fb-wrong_source")
+    page.wait_for_function("() => document.querySelector('#rag-fb-note')?.innerText.includes('Recorded')", timeout=15_000)
+    assert "wrong source" in page.locator("#rag-fb-note").inner_text()
+    assert re.search(r"\d+ feedback", page.locator("#rag-status").inner_text())
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.locator("#rag-feedback").first.screenshot(path=str(OUTPUT / "feedback.png"))
+
+    cases = tmp_path / "cases.jsonl"
+    exported = run_subprocess("feedback", "export", "--out", cases, env={"RAG_DATA_DIR": chat_app.config.data_dir})
+    assert exported.returncode == 0, exported.stderr
+    case = next(c for c in map(json.loads, cases.read_text().splitlines()) if c["question"] == QUESTION)
+    assert case["evidence"] == [wanted]
+    command = shlex.split(exported.stdout.strip().split("run: ", 1)[1])  # rag eval FILE --corpus ROOT
+    evaluated = run_subprocess(*command[1:], "--out", tmp_path / "report", "--cache", tmp_path / "cache", "--json",
+                               env={"RAG_DATA_DIR": tmp_path / "eval-data"})
+    assert evaluated.returncode == 0, evaluated.stderr
+    rows = json.loads((tmp_path / "report" / "results.json").read_text())["configs"][0]["per_case"]
+    row = next(r for r in rows if r["id"] == case["id"])
+    assert row["answerable"] and row["answer_evidence"] == 0.0  # the answer marked wrong misses it

@@ -195,7 +195,7 @@ def test_before_login_nothing_names_a_document(login_app):
         assert stranger.get("config").status_code == 401
     from gradio_client import Client
 
-    *_, answer, _ = Client(login_app, auth=LOGIN, verbose=False).predict(
+    *_, answer, _, _ = Client(login_app, auth=LOGIN, verbose=False).predict(
         message="Who heads the Russian delegation?", chosen=[HOSTILE_NAME], api_name="/ask")
     assert {p["source"] for p in json.loads(answer)["passages"]} <= {HOSTILE_NAME}  # a name typed in still works
 
@@ -274,7 +274,7 @@ QUILLBY = "How can the Quillby harbour office be reached?"
 def test_a_quoted_url_or_address_is_not_a_link_in_the_bubble(chat_app, linked_document):
     from gradio_client import Client
 
-    chat, _, _, answer, _ = Client(chat_app.url, verbose=False).predict(QUILLBY, api_name="/ask")
+    chat, _, _, answer, *_ = Client(chat_app.url, verbose=False).predict(QUILLBY, api_name="/ask")
     answer = json.loads(answer)
     assert any(c["source"] == linked_document for c in answer["citations"]), answer["text"]
     bubble = chat[-1]["content"][0]["text"]

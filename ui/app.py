@@ -37,6 +37,15 @@ CSS = """
 .rag-unverified { border-left: 4px solid #d33; padding: 4px 8px; margin-bottom: 10px; }
 .rag-empty { color: var(--body-text-color-subdued); }
 """
+FEEDBACK_BUTTONS = {"good": "Good", "wrong_source": "Wrong source",
+                    "should_abstain": "It should have said it doesn't know", "missed": "It missed the answer"}
+RIGHT_NONE = [("None marked", "")]
+# The text selected in the full-document view, as {"source", "start", "end"} in the document's
+# characters: the view's text is the document's own (escaped, never altered), so the length of what
+# precedes the selection there is its offset. It is kept as it is made (HEAD's selectionchange
+# listener), so picking "the text I selected" in the dropdown afterwards, which takes the focus and
+# clears the page's selection, does not lose it.
+SELECTION_JS = "() => window.ragSelection ? JSON.stringify(window.ragSelection) : ''"
 # A marker link [n] in an answer scrolls the citations panel to passage n and flashes it.
 HEAD = """<script>
 document.addEventListener('click', (event) => {
@@ -50,6 +59,19 @@ document.addEventListener('click', (event) => {
   target.classList.add('rag-flash');
   setTimeout(() => target.classList.remove('rag-flash'), 1500);
 }, true);
+document.addEventListener('selectionchange', () => {
+  const view = document.querySelector('#rag-document .rag-passage');
+  const chosen = document.getSelection();
+  if (!view || !chosen || chosen.rangeCount === 0 || chosen.isCollapsed) return;
+  const range = chosen.getRangeAt(0);
+  if (!view.contains(range.startContainer) || !view.contains(range.endContainer)) return;
+  const before = document.createRange();
+  before.setStart(view, 0);
+  before.setEnd(range.startContainer, range.startOffset);
+  const start = before.toString().length;
+  const source = document.querySelector('#rag-document .rag-cite-head b')?.innerText || '';
+  window.ragSelection = {source: source, start: start, end: start + range.toString().length};
+});
 </script>"""
 SCROLL_TO_MARK = f"() => {{ setTimeout(() => document.getElementById('{render.DOCUMENT_MARK_ID}')?.scrollIntoView({{block: 'center'}}), 50); }}"
 
@@ -66,6 +88,7 @@ def build_app(service: ChatService, uploads):
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True,
                    delete_cache=(60, UPLOAD_TTL_S)) as app:  # raw uploads never submitted go too
         turns = gr.State([])  # (role, text) pairs of this browser session: what follow-ups resolve against
+        last_answer = gr.State(None)  # the Answer feedback is about
         shown = gr.State([])  # the conversation as shown: kept here, so no request carries it back
         with gr.Sidebar(open=True, label="Settings"):
             gr.Markdown("### Documents")
@@ -98,6 +121,15 @@ def build_app(service: ChatService, uploads):
                 with gr.Row(elem_id="rag-ask-row"):
                     send = gr.Button("Ask", variant="primary", size="sm", scale=0, min_width=90, elem_id="rag-ask")
                     clear = gr.Button("Clear conversation", size="sm", scale=0, min_width=150, elem_id="rag-clear")
+                with gr.Group(elem_id="rag-feedback"):
+                    right = gr.Dropdown(choices=RIGHT_NONE, value="", label="Feedback on the last answer · the right "
+                                        "passage (optional)", elem_id="rag-right")
+                    with gr.Row():
+                        verdicts = {verdict: gr.Button(label, size="sm", scale=0, min_width=7 * len(label) + 30,
+                                                       elem_id=f"rag-fb-{verdict}")
+                                    for verdict, label in FEEDBACK_BUTTONS.items()}
+                    feedback_note = gr.Markdown("", elem_id="rag-fb-note")
+                selection = gr.Textbox(visible="hidden", elem_id="rag-selection")  # set by SELECTION_JS
                 examples = gr.Dataset(components=[question], samples=[], label="Examples", type="values",
                                       visible=False, elem_id="rag-examples")
             with gr.Column(scale=2):
@@ -134,7 +166,7 @@ def build_app(service: ChatService, uploads):
             history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
                        {"role": "assistant", "content": "…"}]
             if answerer != "extractive":  # an LLM takes seconds: show the question at once
-                yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+                yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
             answer, partial = None, ""
             try:
                 for item in service.ask(message, conversation or [], chosen, k, how, answerer):
@@ -143,20 +175,32 @@ def build_app(service: ChatService, uploads):
                     elif item and answerer != "extractive":  # an extractive answer arrives whole
                         partial += item
                         history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
-                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
             except RagError as exc:
                 problem = render.without_paths(str(exc), places)
                 history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(problem)}"}
-                yield history, history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+                yield history, history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
                 return
             history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
             conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
             yield (history, history, conversation, render.citations_html(answer, service.page_image),
                    gr.update(choices=_passage_choices(answer), value=None),
-                   json.dumps(answer.to_dict(), ensure_ascii=False), "")
+                   json.dumps(answer.to_dict(), ensure_ascii=False), "", answer,
+                   gr.update(choices=_right_choices(answer), value=""))
 
         def reset():
-            return [], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", ""
+            return ([], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", "", None,
+                    gr.update(choices=RIGHT_NONE, value=""), "")
+
+        def give_feedback(verdict, answer, chosen, chosen_selection, k, how, answerer):
+            if answer is None:
+                raise gr.Error("Ask a question first: feedback is about the last answer.")
+            try:
+                said = service.feedback(answer, verdict, chosen or "", chosen_selection or "",
+                                        {"k": k, "retrieval_mode": how, "generator": answerer})
+            except RagError as exc:
+                raise gr.Error(str(exc)) from None
+            return f"✓ {render.escape_markdown(said)}", status_markdown()
 
         def open_document(choice):
             hidden = gr.update(visible=False, value=1)
@@ -208,15 +252,20 @@ def build_app(service: ChatService, uploads):
         app.load(status_markdown, None, status, api_name="status_markdown", queue=False)
         app.load(refresh, None, [sources, examples], api_name=False, queue=False)
         ask_inputs = [question, shown, turns, sources, top_k, mode, generator]
-        ask_outputs = [chat, shown, turns, citations, passage, answer_json, question]
+        ask_outputs = [chat, shown, turns, citations, passage, answer_json, question, last_answer, right]
         question.submit(respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask").then(
             refresh_sources, None, sources, api_name=False, queue=False)  # uploads from other browsers
         send.click(respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask").then(
             refresh_sources, None, sources, api_name=False, queue=False)
         examples.click(lambda sample: sample[0] if sample else gr.skip(), examples, question, api_name=False,
                        queue=False, show_progress="hidden")
-        clear.click(reset, None, [chat, shown, turns, citations, passage, document, answer_json, question],
-                    api_name="clear")
+        clear.click(reset, None, [chat, shown, turns, citations, passage, document, answer_json, question,
+                                  last_answer, right, feedback_note], api_name="clear")
+        for verdict, button in verdicts.items():
+            button.click(None, None, [selection], js=SELECTION_JS, queue=False).then(
+                lambda *args, verdict=verdict: give_feedback(verdict, *args),
+                [last_answer, right, selection, top_k, mode, generator], [feedback_note, status],
+                api_name=f"feedback_{verdict}", concurrency_limit=None)
         passage.change(open_document, [passage], [document, page_number, page_view],
                        api_name=False).then(None, js=SCROLL_TO_MARK)
         page_number.input(turn_page, [page_number, passage], [page_view], api_name=False)  # the user turns it
@@ -248,6 +297,18 @@ def _discard(paths: list[Path]) -> None:
             path.parent.rmdir()
         except OSError:
             pass
+
+
+def _right_choices(answer: Answer) -> list[tuple[str, str]]:
+    """Where the right answer is, as the user may say it: nowhere, one of this answer's passages
+    (its best sentence), or the text selected in the full-document view."""
+    passages = []
+    for n, hit in enumerate(answer.passages, 1):
+        best = hit.best_sentence
+        quote = " ".join((best.quote if best else hit.text).split())
+        passages.append((f"#{n} {hit.source}: {quote[:70]}{'…' if len(quote) > 70 else ''}", f"passage:{n}"))
+    return [*RIGHT_NONE, ("Not in the documents", "not"), *passages,
+            ("The text I selected in the full document", "selection")]
 
 
 def _passage_choices(answer: Answer) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ are shared, so answers hold a read lock and indexing holds the write lock (ui.rw
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import IndexBusyError, InputError, RagError
+from rag import feedback
 from rag.assistant import Assistant
 from rag.config import RagConfig
 from rag.types import Answer
@@ -54,6 +56,52 @@ class ChatService:
         self.assistant = assistant
         self.config: RagConfig = assistant.config
         self.lock = ReadWriteLock()
+        self.feedback_log = feedback.FeedbackLog(self.config.data_dir / feedback.FILE_NAME)
+
+    # --- feedback -------------------------------------------------------------------------
+    def feedback(self, answer: Answer, verdict: str, right: str = "", selection: str = "",
+                 settings: dict | None = None) -> str:
+        """Record what the user says of `answer` (rag.feedback) and say what was kept. `right` is
+        the right passage: "" (none marked), "not" (not in the documents), "passage:N" (the answer's
+        Nth passage: its best sentence), or "selection" with `selection` the JSON
+        {"source", "start", "end"} of the text selected in the full-document view. Takes no index
+        lock beyond reading a document's text, so it never waits for an upload or holds up an answer."""
+        span, not_in_documents = None, right == "not"
+        if right.startswith("passage:"):
+            n = int(right.split(":", 1)[1])
+            if not 1 <= n <= len(answer.passages):
+                raise InputError("that passage is no longer shown; pick it again")
+            best = answer.passages[n - 1].best_sentence
+            hit = answer.passages[n - 1]
+            start, end = (best.start_char, best.end_char) if best else (hit.start_char, hit.end_char)
+            span = self._span(hit.source, start, end)
+        elif right == "selection":
+            try:
+                chosen = json.loads(selection or "{}")
+                span = self._span(str(chosen["source"]), int(chosen["start"]), int(chosen["end"]))
+            except (ValueError, KeyError, TypeError):
+                raise InputError("select the right text in the full document first (open it from a passage)") from None
+        entry = feedback.record(answer, verdict, span, not_in_documents, settings)
+        self.feedback_log.append(entry)
+        if verdict in ("wrong_source", "missed") and span is None and not not_in_documents:
+            return ("Recorded. Mark the right passage (or “not in the documents”) and send it again to make it "
+                    "an eval case.")
+        return "Recorded: " + feedback.VERDICTS[verdict] + (f" (right passage: {span.source}, characters "
+                                                             f"{span.start_char:,}–{span.end_char:,})" if span else "")
+
+    def _span(self, source: str, start: int, end: int) -> feedback.Span:
+        text = self.document(source)
+        if text is None:
+            raise InputError(f"'{source}' is not an indexed document")
+        if not 0 <= start < end <= len(text) or not text[start:end].strip():
+            raise InputError("the marked text is empty or outside the document; select it again")
+        if end - start > 2000:
+            raise InputError("mark at most 2,000 characters: the sentence or two that answer")
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return feedback.Span(source, start, end, text[start:end])
 
     # --- answers --------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]], sources: Sequence[str] | None = None,
@@ -153,7 +201,7 @@ class ChatService:
         # Named, not located: the page must not tell a visitor where the server keeps its files.
         store = "Chroma server" if self.config.chroma_url else f"{self.config.data_dir.name}/chroma"
         line = (f"**{s.documents}** documents · **{s.chunks}** chunks · model `{_short(s.model)}` · "
-                f"store `{store}` · {s.size_bytes / 1e6:.1f} MB")
+                f"store `{store}` · {s.size_bytes / 1e6:.1f} MB · **{self.feedback_log.count()}** feedback")
         return "\n\n".join([line, *self.problems()])
 
     def problems(self) -> list[str]:

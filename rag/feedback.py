@@ -1,0 +1,149 @@
+"""What users say about answers, kept so that every correction becomes an eval case.
+
+A record is one JSON line appended to `feedback.jsonl` in the data folder and forced to disk
+(`os.fsync`) before the click returns, so a crash right after loses nothing. A line torn by a crash
+mid-write is skipped when reading, with a message naming it; the lines before and after stand.
+`cases` turns records into the eval dataset format (eval/dataset.py): the span the user marked is
+the evidence a right answer must deliver, "not in the documents" an unanswerable case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import InputError
+from rag.types import Answer
+
+FILE_NAME = "feedback.jsonl"
+VERDICTS = {
+    "good": "good",
+    "wrong_source": "wrong source",
+    "should_abstain": "it should have said it doesn't know",
+    "missed": "it missed the answer",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """The passage a user marked as the right answer: characters `start_char`–`end_char` of an
+    indexed document's text."""
+
+    source: str
+    start_char: int
+    end_char: int
+    text: str
+
+
+def record(answer: Answer, verdict: str, right: Span | None = None, not_in_documents: bool = False,
+           settings: dict | None = None) -> dict:
+    """A feedback record for `answer`. InputError for a verdict that needs a right passage (or "not
+    in the documents") and has neither, or an unknown verdict."""
+    if verdict not in VERDICTS:
+        raise InputError(f"unknown feedback '{verdict}' (one of: {', '.join(VERDICTS)})")
+    if right is not None and not_in_documents:
+        raise InputError("mark either the right passage or 'not in the documents', not both")
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "question": answer.question,
+        "resolved_question": answer.resolved_question or answer.question,
+        "verdict": verdict,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [{"marker": c.marker, "source": c.source, "start_char": c.start_char, "end_char": c.end_char,
+                       "quote": c.quote} for c in answer.citations],
+        "right": None if right is None else {"source": right.source, "start_char": right.start_char,
+                                             "end_char": right.end_char, "text": right.text},
+        "not_in_documents": not_in_documents,
+        "generator": answer.generator,
+        "settings": settings or {},
+    }
+
+
+class FeedbackLog:
+    """`feedback.jsonl`: appended to by any thread, one whole line at a time, each forced to disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, entry: dict) -> None:
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size and not _ends_with_newline(fd):
+                    line = b"\n" + line  # after a torn last line: this record starts a line of its own
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def read(self) -> tuple[list[dict], list[str]]:
+        """The records, oldest first, and a message for each line that is not one (torn by a crash)."""
+        if not self.path.exists():
+            return [], []
+        records, problems = [], []
+        with self.path.open(encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    problems.append(f"{self.path}, line {number}: not a whole record (a write cut short?); skipped")
+                    continue
+                if isinstance(entry, dict) and entry.get("verdict") in VERDICTS and entry.get("question"):
+                    records.append(entry)
+                else:
+                    problems.append(f"{self.path}, line {number}: not a feedback record; skipped")
+        return records, problems
+
+    def count(self) -> int:
+        return len(self.read()[0])
+
+
+def _ends_with_newline(fd: int) -> bool:
+    return os.pread(fd, 1, os.fstat(fd).st_size - 1) == b"\n"
+
+
+def cases(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """Eval cases (eval/dataset.py's JSONL format, split "feedback") from feedback records, and why
+    each record that makes none was left out. The latest record for a question decides it; the
+    same case twice is kept once.
+
+    - a marked passage: an answerable case whose evidence is the marked text;
+    - "not in the documents", or "it should have said it doesn't know": an unanswerable case;
+    - "good": the answer's own quotes as evidence (an abstention: unanswerable);
+    - "wrong source" or "missed" with nothing marked: no case, the right answer is unknown."""
+    latest: dict[str, dict] = {}
+    for entry in records:
+        latest[" ".join(entry["question"].split()).casefold()] = entry
+    out, skipped, seen = [], [], set()
+    for entry in latest.values():
+        question = entry.get("resolved_question") or entry["question"]
+        if entry.get("right"):
+            sources, evidence = [entry["right"]["source"]], [entry["right"]["text"]]
+        elif entry.get("not_in_documents") or entry["verdict"] == "should_abstain":
+            sources, evidence = [], []
+        elif entry["verdict"] == "good":
+            quotes = [(c["source"], c["quote"]) for c in entry.get("citations", [])]
+            sources, evidence = sorted({s for s, _ in quotes}), [q for _, q in quotes]
+        else:
+            skipped.append(f"“{entry['question']}”: marked {VERDICTS[entry['verdict']]} without the right passage")
+            continue
+        evidence = [e for e in evidence if e.strip()]
+        key = json.dumps([question, sources, evidence])
+        if key in seen:
+            continue
+        seen.add(key)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        out.append({"id": f"feedback-{digest}", "question": question, "sources": sources, "evidence": evidence,
+                    "kind": "feedback", "split": "feedback"})
+    return out, skipped
