@@ -124,3 +124,6 @@ def test_the_chat_records_a_marked_span_and_the_cli_exports_it(seeds_index, tmp_
     assert exported.code == 0 and f"rag eval {out} --corpus " in exported.out
     (case,) = [json.loads(line) for line in out.read_text().splitlines()]  # the latest record for the question
     assert case["question"] == MEDINSKY and case["split"] == "feedback" and case["evidence"]
+    evaluated = cli("--data-dir", data_dir, "eval", "--feedback", "--max-queries", "1", "--out", tmp_path / "report",
+                    "--cache", tmp_path / "cache", "--json")
+    assert evaluated.code == 0 and set(evaluated.json()["default"]["splits"]) == {"dev", "test", "feedback"}
