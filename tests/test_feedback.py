@@ -1,5 +1,6 @@
 """Feedback: each record forced to disk before the click returns (it survives `kill -9`), a torn line
-skipped with a message, and records turned into eval cases by `rag feedback export`."""
+skipped with a message, and records turned into eval cases by `rag feedback export`. How long a click
+takes is measured by bench/feedback_bench.py, not timed here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -53,15 +53,6 @@ def test_a_record_survives_kill_9_right_after_the_click(tmp_path):
         process.wait()
     records, problems = feedback.FeedbackLog(path).read()
     assert len(records) == 1 and not problems and records[0]["verdict"] == "good"
-
-
-def test_a_feedback_click_records_quickly(tmp_path):
-    log = feedback.FeedbackLog(tmp_path / "feedback.jsonl")
-    entry = feedback.record(_answer(), "good")
-    started = time.perf_counter()
-    for _ in range(20):
-        log.append(entry)
-    assert (time.perf_counter() - started) / 20 < 0.1  # generous: the floor is 100 ms a click, fsync included
 
 
 def test_records_become_eval_cases():
