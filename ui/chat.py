@@ -68,7 +68,7 @@ class ChatService:
         lock beyond reading a document's text, so it never waits for an upload or holds up an answer."""
         span, not_in_documents = None, right == "not"
         if right.startswith("passage:"):
-            n = int(right.split(":", 1)[1])
+            n = int(right[8:]) if right[8:].isdigit() else 0
             if not 1 <= n <= len(answer.passages):
                 raise InputError("that passage is no longer shown; pick it again")
             best = answer.passages[n - 1].best_sentence
