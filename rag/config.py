@@ -19,7 +19,7 @@ from index.errors import ConfigError
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 FUSIONS = ("zscore", "rrf")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
-GENERATORS = ("extractive", "openai", "ollama", "llamacpp")
+GENERATORS = ("extractive", "openai", "ollama", "llamacpp", "transformers")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class RagConfig:
     abstain_min_score: float = 0.45  # below this best-sentence score the documents "don't answer"
     abstain_missing_name_score: float = 0.75  # a name absent from the passages is forgiven above this score
     # --- LLM backends (opt-in) ---
-    llm_model: str = ""  # model name on the server, or the .gguf path for llamacpp
+    llm_model: str = ""  # model name on the server, or the .gguf path (llamacpp, transformers) or model folder (transformers)
     llm_base_url: str | None = None  # e.g. http://localhost:8080/v1 (openai) or http://localhost:11434 (ollama)
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
@@ -70,6 +70,7 @@ class RagConfig:
     llm_max_tokens: int = 512
     llm_temperature: float = 0.0
     llm_fallback: bool = True  # when the LLM cannot be reached, answer extractively (and say so)
+    llm_threads: int = 0  # CPU threads for an in-process model (transformers); 0: the cores, at most 4
     # --- chat window (rag chat) ---
     ui_host: str = "127.0.0.1"  # a non-loopback address requires ui_auth
     ui_port: int = 7860

@@ -1,4 +1,5 @@
-"""Opt-in LLM answers through llama-index: Ollama, any OpenAI-compatible server, or a GGUF file.
+"""Opt-in LLM answers through llama-index: Ollama, any OpenAI-compatible server, a GGUF file through
+llama-cpp-python, or a local model (GGUF file or folder) run in this process by transformers.
 
 llama-index's `CondensePlusContextChatEngine` does the conversation: it condenses a follow-up
 into a standalone question with the LLM, retrieves through our own hybrid retriever (wrapped as
@@ -57,6 +58,8 @@ def build_llm(config: RagConfig):
                 request_timeout=config.llm_timeout, temperature=config.llm_temperature,
                 context_window=config.llm_context_window,
             )
+        if name == "transformers":
+            return _transformers_llm(config)
         if name == "llamacpp":
             from llama_index.llms.llama_cpp import LlamaCPP
 
@@ -67,7 +70,7 @@ def build_llm(config: RagConfig):
                 context_window=config.llm_context_window, verbose=False,
             )
     except ImportError as exc:
-        extra = "gguf" if name == "llamacpp" else "llm"
+        extra = {"llamacpp": "gguf", "transformers": "local"}.get(name, "llm")
         raise ConfigError(
             f"the {name} generator needs packages that are not installed ({exc.name}); "
             f"install them with `pip install 'rag-cited[{extra}]'`"
@@ -75,6 +78,40 @@ def build_llm(config: RagConfig):
     except (ValueError, OSError) as exc:  # e.g. a GGUF path that does not exist or does not load
         raise ConfigError(f"cannot set up the {name} generator: {exc}") from None
     raise ConfigError(f"generator must be one of {', '.join(GENERATORS)}, not '{name}'")
+
+
+def _transformers_llm(config: RagConfig):
+    """A local model run in this process by transformers (no compiler needed): a GGUF file, which
+    transformers de-quantizes with the `gguf` package, or a model folder. Greedy decoding unless a
+    temperature is set; threads capped so that decoding does not fight the rest of the process for
+    the cores, and OpenMP told to sleep rather than spin while it waits (on 2 busy cores a spinning
+    pool slowed decoding tenfold)."""
+    import os
+    from pathlib import Path
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+    from llama_index.llms.huggingface import HuggingFaceLLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not config.llm_model:
+        raise ConfigError("the transformers generator needs a model: set RAG_LLM_MODEL to a .gguf file or a "
+                          "model folder (`rag models list` shows the ones found)")
+    where = Path(config.llm_model).expanduser()
+    if not where.exists():
+        raise ConfigError(f"no model at {where} (RAG_LLM_MODEL): give a .gguf file or a model folder")
+    torch.set_num_threads(config.llm_threads or max(1, min(4, os.cpu_count() or 1)))
+    folder, extra = (where.parent, {"gguf_file": where.name}) if where.is_file() else (where, {})
+    tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **extra)
+    model.eval()
+    sampling = {"do_sample": True, "temperature": config.llm_temperature} if config.llm_temperature > 0 else {
+        "do_sample": False}
+    window = min(config.llm_context_window, int(getattr(model.config, "max_position_embeddings", 0) or config.llm_context_window))
+    return HuggingFaceLLM(
+        model=model, tokenizer=tokenizer, model_name=str(where), tokenizer_name=str(where), context_window=window,
+        max_new_tokens=config.llm_max_tokens, generate_kwargs=sampling, is_chat_model=True, device_map="cpu",
+    )
 
 
 class ChatAnswerer:
@@ -123,12 +160,19 @@ class ChatAnswerer:
 
         class _Passages(BaseRetriever):
             def _retrieve(self, query_bundle):
-                outer.standalone_question = query_bundle.query_str
-                outer.passages = outer._retrieve(query_bundle.query_str)
+                outer.standalone_question = _first_line(query_bundle.query_str)
+                outer.passages = outer._retrieve(outer.standalone_question)
                 return [NodeWithScore(node=TextNode(text=format_passage(i, hit), id_=hit.chunk_id), score=hit.score)
                         for i, hit in enumerate(outer.passages, start=1)]
 
         return _Passages()
+
+
+def _first_line(condensed: str) -> str:
+    """The condensed question alone: a small model goes on after it ("Context: ..." lines), which
+    would be searched for and shown as how the question was understood."""
+    lines = [line.strip() for line in condensed.strip().splitlines() if line.strip()]
+    return lines[0] if lines else condensed
 
 
 def _drain(response) -> str:

