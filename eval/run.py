@@ -130,8 +130,8 @@ def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -
 
 
 def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
-    """Answer-level figures: evidence delivered (and first), echo sentences, citations that hold,
-    quotes exact, abstention."""
+    """Answer-level figures: evidence delivered (and first), echo sentences, sentences the citation
+    check flagged (an LLM's), citations that hold, quotes exact, abstention."""
     row: dict = {"ask_ms": round(elapsed_ms, 2), "abstained": answer.abstained, "answer": answer.text}
     texts: dict[str, str] = {}
     exact = []
@@ -145,6 +145,7 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
     row["citation_precision"] = metrics.citation_precision(pairs)
     sentences = [] if answer.abstained else list(answer.sentences)
     row["answer_sentences"] = len(sentences)
+    row["unsupported_sentences"] = sum(not s.supported for s in sentences)  # flagged by the citation check
     row["echoes"] = [{"kind": kind, "text": text} for kind, text in _echoes(answer, sentences, texts)]
     if case.evidence:
         groups = _evidence_by_source(case, corpus)
@@ -230,6 +231,7 @@ def _aggregate_answers(rows: list[dict]) -> dict:
         "echo_rate": _round(echoes / sentences if sentences else None),
         "echo_sentences": echoes,
         "answer_sentences": sentences,
+        "unsupported_rate": _round(sum(r.get("unsupported_sentences", 0) for r in rows) / sentences if sentences else None),
         "citation_precision": _round(metrics.mean([r["citation_precision"] for r in rows])),
         "quotes_exact": _round(metrics.mean([float(r["quotes_exact"]) for r in rows if r["quotes_exact"] is not None])),
         "unanswerable_abstained": _round(metrics.mean([float(r["abstained"]) for r in unanswerable])),
@@ -274,9 +276,9 @@ def _settings(config: RagConfig) -> dict:
 
 QUALITY_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5",
                 "ndcg@10", "recall@100", "answer_evidence", "first_sentence_evidence", "passage_evidence",
-                "echo_rate", "citation_precision", "quotes_exact", "unanswerable_abstained",
+                "echo_rate", "unsupported_rate", "citation_precision", "quotes_exact", "unanswerable_abstained",
                 "false_abstention_rate")
-LOWER_IS_BETTER = ("echo_rate", "false_abstention_rate")
+LOWER_IS_BETTER = ("echo_rate", "unsupported_rate", "false_abstention_rate")
 LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms")
 
 
