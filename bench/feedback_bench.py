@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from seeds_index import seeds_index
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,13 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.config import RagConfig
     from ui.chat import ChatService
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            data_dir = Path(tmp) / "index"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-            subprocess.run([sys.executable, "-m", "rag", "--data-dir", str(data_dir), "index", str(ROOT / "seeds"),
-                            "--no-progress"], env=env, check=True, capture_output=True)
+    with seeds_index(args.data_dir) as data_dir:
         service = ChatService(Assistant(RagConfig.from_env({}, data_dir=data_dir)))
         *_, answer = service.ask("Who heads the Russian delegation in the talks on the Belarusian-Polish border?", [])
         citation = answer.citations[0]

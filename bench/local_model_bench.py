@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from seeds_index import dev_questions, seeds_index
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,15 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from rag.types import Answer
 
     model = args.model or default_model()
-    rows = [json.loads(line) for line in (ROOT / "eval" / "data" / "seeds_dev.jsonl").read_text().splitlines() if line]
-    questions = [row["question"] for row in rows][:args.questions]
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            data_dir = Path(tmp) / "index"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-            subprocess.run([sys.executable, "-m", "rag", "--data-dir", str(data_dir), "index", str(ROOT / "seeds"),
-                            "--no-progress"], env=env, check=True, capture_output=True)
+    questions = dev_questions(args.questions)
+    with seeds_index(args.data_dir) as data_dir:
         assistant = Assistant(RagConfig.from_env({}, data_dir=data_dir, generator="transformers", llm_model=str(model),
                                                  llm_max_tokens=args.max_tokens, llm_fallback=False, top_k=args.k))
         started = time.perf_counter()

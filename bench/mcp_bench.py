@@ -16,19 +16,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from seeds_index import dev_questions, seeds_index
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def questions(n: int) -> list[str]:
-    rows = [json.loads(line) for line in (ROOT / "eval" / "data" / "seeds_dev.jsonl").read_text().splitlines() if line]
-    return [row["question"] for row in rows][:n]
 
 
 def latency(data_dir: Path, asked: list[str], rounds: int) -> dict:
@@ -130,14 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--calls", type=int, default=50, help="calls per client")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            data_dir = Path(tmp) / "index"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-            subprocess.run([sys.executable, "-m", "rag", "--data-dir", str(data_dir), "index", str(ROOT / "seeds"),
-                            "--no-progress"], env=env, check=True, capture_output=True)
-        asked = questions(args.questions)
+    with seeds_index(args.data_dir) as data_dir:
+        asked = dev_questions(args.questions)
         print(json.dumps({"latency": latency(data_dir, asked, args.rounds)}))
         print(json.dumps({"load": load(data_dir, asked, args.clients, args.calls)}))
     return 0
