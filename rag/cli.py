@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also evaluate the cases made from this data folder's feedback (a 'feedback' split)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
+    p = sub.add_parser("models", help="local models for RAG_GENERATOR=transformers: list them, or pull one")
+    models = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = models.add_parser("list", help="GGUF files and model folders this machine has, with their size")
+    q.add_argument("--json", action="store_true")
+    q = models.add_parser("pull", help="download a GGUF file from the Hugging Face Hub into the models folder",
+                          description="NAME is owner/repo/FILE.gguf (or owner/repo with FILE after it). The file "
+                                      "goes to RAG_CACHE_DIR/models; its SHA-256 is checked against the Hub's.")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("file", nargs="?", metavar="FILE")
+    q.add_argument("--sha256", help="the file's expected SHA-256, where the Hub publishes none")
+
     p = sub.add_parser("feedback", help="what users said about answers, and eval cases made from it")
     feedback = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = feedback.add_parser("list", help="the feedback records, oldest first")
@@ -417,6 +428,30 @@ def cmd_eval(args, config: RagConfig) -> int:
     return EXIT_OK
 
 
+def cmd_models(args, config: RagConfig) -> int:
+    from rag import models
+
+    if args.action == "list":
+        found = models.find(config)
+        if args.json:
+            print(json.dumps([m.to_dict() for m in found], indent=2))
+            return EXIT_OK
+        for m in found:
+            print(visible(f"{m.name}  {m.size_bytes / 1e6:,.0f} MB  {m.kind}  ({m.found_in})  {m.path}"))
+        if not found:
+            print(f"no local model found; `rag models pull OWNER/REPO/FILE.gguf` fetches one into "
+                  f"{models.models_folder(config)}", file=sys.stderr)
+        return EXIT_OK
+    repo, filename = args.name, args.file
+    if filename is None:
+        repo, _, filename = args.name.rpartition("/")
+        if repo.count("/") != 1 or not filename:
+            raise InputError(f"give the file: `rag models pull OWNER/REPO/FILE.gguf` (not '{args.name}')")
+    path = models.pull(config, repo, filename, args.sha256)
+    print(f"{path}  (checksum verified); use it with RAG_GENERATOR=transformers RAG_LLM_MODEL={shlex.quote(str(path))}")
+    return EXIT_OK
+
+
 def cmd_feedback(args, config: RagConfig) -> int:
     from rag import feedback
 
@@ -489,4 +524,4 @@ def cmd_config(args, config: RagConfig) -> int:
 
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "mcp": cmd_mcp, "status": cmd_status,
-             "eval": cmd_eval, "feedback": cmd_feedback, "config": cmd_config}
+             "eval": cmd_eval, "feedback": cmd_feedback, "models": cmd_models, "config": cmd_config}

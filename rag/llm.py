@@ -82,7 +82,8 @@ def build_llm(config: RagConfig):
 
 def _transformers_llm(config: RagConfig):
     """A local model run in this process by transformers (no compiler needed): a GGUF file, which
-    transformers de-quantizes with the `gguf` package, or a model folder. Greedy decoding unless a
+    transformers de-quantizes with the `gguf` package, or a model folder; RAG_LLM_MODEL, else the
+    first model `rag models list` finds. Greedy decoding unless a
     temperature is set; threads capped so that decoding does not fight the rest of the process for
     the cores, and OpenMP told to sleep rather than spin while it waits (on 2 busy cores a spinning
     pool slowed decoding tenfold)."""
@@ -94,10 +95,13 @@ def _transformers_llm(config: RagConfig):
     from llama_index.llms.huggingface import HuggingFaceLLM
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not config.llm_model:
+    from rag import models
+
+    chosen = config.llm_model or next((m.path for m in models.find(config)), "")
+    if not chosen:
         raise ConfigError("the transformers generator needs a model: set RAG_LLM_MODEL to a .gguf file or a "
-                          "model folder (`rag models list` shows the ones found)")
-    where = Path(config.llm_model).expanduser()
+                          "model folder, or fetch one with `rag models pull OWNER/REPO/FILE.gguf`")
+    where = Path(chosen).expanduser()
     if not where.exists():
         raise ConfigError(f"no model at {where} (RAG_LLM_MODEL): give a .gguf file or a model folder")
     torch.set_num_threads(config.llm_threads or max(1, min(4, os.cpu_count() or 1)))

@@ -99,7 +99,8 @@ def build_app(service: ChatService, uploads):
             top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages to draw on", elem_id="rag-k")
             mode = gr.Radio(list(RETRIEVAL_MODES), value=config.retrieval_mode, label="Retrieval", elem_id="rag-mode")
             generators = service.generators()
-            generator = gr.Radio(generators, value=config.generator if config.generator in generators else generators[0],
+            names = [name for _, name in generators]
+            generator = gr.Radio(generators, value=config.generator if config.generator in names else names[0],
                                  label="Answerer", elem_id="rag-generator")
             gr.Markdown("### Add documents")
             files = gr.File(file_count="multiple", file_types=list(config.extensions), label="Upload",

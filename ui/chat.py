@@ -125,13 +125,20 @@ class ChatService:
             return
         log.info("readers and query model ready in %.1f s", time.perf_counter() - started)
 
-    def generators(self) -> list[str]:
-        """The answerers this window offers: extractive, plus the LLM backend the config names."""
-        choices = ["extractive"]
+    def generators(self) -> list[tuple[str, str]]:
+        """The answerers this window offers, as (label, name): extractive, the LLM backend the config
+        names, and otherwise a local model this machine has (`rag models list`), run in-process
+        (loaded on first use, while the other answerers go on answering)."""
+        from rag import models
+
+        choices = [("extractive", "extractive")]
         if self.config.generator != "extractive":
-            choices.append(self.config.generator)
-        elif self.config.llm_base_url or self.config.llm_model:
-            choices.append("ollama" if "11434" in (self.config.llm_base_url or "") else "openai")
+            choices.append((self.config.generator, self.config.generator))
+        elif self.config.llm_base_url:
+            name = "ollama" if "11434" in self.config.llm_base_url else "openai"
+            choices.append((name, name))
+        elif found := models.find(self.config):
+            choices.append((f"transformers · {found[0].name}", "transformers"))
         return choices
 
     # --- documents ------------------------------------------------------------------------

