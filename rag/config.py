@@ -71,6 +71,7 @@ class RagConfig:
     llm_temperature: float = 0.0
     llm_fallback: bool = True  # when the LLM cannot be reached, answer extractively (and say so)
     llm_threads: int = 0  # CPU threads for an in-process model (transformers); 0: the cores, at most 4
+    llm_dtype: str = "auto"  # in-process model weights: auto (bfloat16 where the CPU computes it natively) | float32 | bfloat16
     # --- chat window (rag chat) ---
     ui_host: str = "127.0.0.1"  # a non-loopback address requires ui_auth
     ui_port: int = 7860
@@ -95,6 +96,8 @@ class RagConfig:
             raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{self.retrieval_mode}'")
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not '{self.fusion}'")
+        if self.llm_dtype not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"llm_dtype must be auto, float32 or bfloat16, not '{self.llm_dtype}' (RAG_LLM_DTYPE)")
         if self.generator not in GENERATORS:
             raise ConfigError(f"generator must be one of {', '.join(GENERATORS)}, not '{self.generator}'")
         if self.query_backend not in QUERY_BACKENDS:
