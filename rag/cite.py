@@ -17,7 +17,7 @@ from index.lexical import terms
 from index.sentences import split_sentences
 from rag.injection import looks_like_instruction
 from rag.query import NUMBER_WORDS
-from rag.types import AnswerSentence, Citation, Hit, ScoredSentence
+from rag.types import AnswerSentence, Citation, Hit, ScoredSentence, pages_over
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 # A whole sentence that declines to answer ("The documents don't say who won."), anchored at both
@@ -59,7 +59,7 @@ def citation(marker: int, hit: Hit, sentence: ScoredSentence, doc_text: DocText)
         marker=marker, source=hit.source, quote=sentence.quote, start_char=sentence.start_char,
         end_char=sentence.end_char, passage=text[hit.start_char:hit.end_char], passage_start=hit.start_char,
         passage_end=hit.end_char, chunk_id=hit.chunk_id, section=hit.section, score=sentence.score,
-        pages=tuple(p for p in hit.pages if p.start < sentence.end_char and sentence.start_char < p.end),
+        pages=pages_over(hit.pages, sentence.start_char, sentence.end_char),
     )
 
 

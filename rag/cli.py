@@ -475,8 +475,7 @@ def cmd_feedback(args, config: RagConfig) -> int:
         print(f"skipped: {visible(reason)}", file=sys.stderr)
     if not made:
         raise InputError(f"no feedback makes an eval case yet ({len(records)} records in {log.path})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("".join(json.dumps(case, ensure_ascii=False) + "\n" for case in made), encoding="utf-8")
+    feedback.write_cases(args.out, made)
     roots = _roots_of([s for case in made for s in case["sources"]], config)
     hint = f" --corpus {shlex.quote(roots[0])}" if len(roots) == 1 else ""
     print(f"wrote {len(made)} eval cases to {args.out}; run: rag eval {shlex.quote(str(args.out))}{hint}")
@@ -505,8 +504,7 @@ def _feedback_set(config: RagConfig, out: Path | None) -> Path:
     if not made:
         raise InputError(f"no feedback in {config.data_dir} makes an eval case yet")
     path = (out or Path("eval-output") / "seeds") / "feedback-cases.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(case, ensure_ascii=False) + "\n" for case in made), encoding="utf-8")
+    feedback.write_cases(path, made)
     return path
 
 

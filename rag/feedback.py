@@ -113,6 +113,12 @@ def _ends_with_newline(fd: int) -> bool:
     return os.pread(fd, 1, os.fstat(fd).st_size - 1) == b"\n"
 
 
+def write_cases(path: Path, made: list[dict]) -> None:
+    """Eval cases (`cases`) as a JSONL question set `rag eval` reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(case, ensure_ascii=False) + "\n" for case in made), encoding="utf-8")
+
+
 def cases(records: list[dict]) -> tuple[list[dict], list[str]]:
     """Eval cases (eval/dataset.py's JSONL format, split "feedback") from feedback records, and why
     each record that makes none was left out. The latest record for a question decides it; the

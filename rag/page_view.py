@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Sequence
 
 from index.readers.base import Page
 
@@ -115,7 +114,3 @@ def _aligned(raw: str, quote: str) -> tuple[int, int] | None:
     last = max(b.a + b.size for b in chained) - 1
     return keys[first][0], keys[last][0] + 1
 
-
-def pages_touched(pages: Sequence[Page], start: int, end: int) -> list[Page]:
-    """The pages that characters `start`–`end` of the document lie on."""
-    return [p for p in pages if p.start < end and start < p.end]

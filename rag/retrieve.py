@@ -24,7 +24,7 @@ from rag.cache import LruCache
 from rag.config import RagConfig
 from rag.query import Query, analyse
 from rag.rescore import Scoring, best_sentence_score, query_terms, score_sentences
-from rag.types import Hit, PageRef
+from rag.types import Hit, PageRef, pages_over
 
 
 def zscores(scores: dict[str, float]) -> dict[str, float]:
@@ -146,7 +146,7 @@ class Retriever:
             chunk_id=chunk.chunk_id, source=chunk.doc_id, text=chunk.text, start_char=chunk.start_char,
             end_char=chunk.end_char, score=round(score, 6), section=chunk.section,
             dense_score=dense, lexical_score=lexical, sentences=sentences,
-            pages=_over(self._pages(chunk.doc_id), chunk.start_char, chunk.end_char),
+            pages=pages_over(self._pages(chunk.doc_id), chunk.start_char, chunk.end_char),
         )
 
     def _weighted_terms(self, query: str) -> dict[str, float]:
@@ -218,11 +218,6 @@ class Retriever:
     def _pages(self, source: str) -> tuple[PageRef, ...]:
         return self._doc_pages.get_or_make(source, lambda: tuple(
             PageRef(p.number, p.label, p.start, p.end, p.ocr) for p in self._manifest.doc_pages(source)))
-
-
-def _over(pages: tuple[PageRef, ...], start: int, end: int) -> tuple[PageRef, ...]:
-    """The pages that characters `start`–`end` of their document touch."""
-    return tuple(p for p in pages if p.start < end and start < p.end)
 
 
 def _dedupe(hits: list[Hit], k: int) -> list[Hit]:

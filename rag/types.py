@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from index.roles import UNRANKED
+
+_Spanned = TypeVar("_Spanned")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,12 @@ class PageRef:
     start: int
     end: int
     ocr: bool = False
+
+
+def pages_over(pages: Sequence[_Spanned], start: int, end: int) -> tuple[_Spanned, ...]:
+    """The pages that characters `start`–`end` of their document touch, in order (PageRef, or the
+    index's own index.readers.base.Page: anything with a `start` and an `end`)."""
+    return tuple(p for p in pages if p.start < end and start < p.end)
 
 
 def pages_label(pages: tuple[PageRef, ...]) -> str:

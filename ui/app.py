@@ -17,7 +17,7 @@ import gradio as gr  # imported by ui.launch only after it has pointed Gradio's 
 from rag.assistant import MAX_QUERY_CHARS
 from rag.config import RETRIEVAL_MODES
 from rag.errors import RagError
-from rag.types import Answer
+from rag.types import Answer, pages_over
 from ui import render
 from ui.chat import ChatService
 
@@ -210,7 +210,7 @@ def build_app(service: ChatService, uploads):
             source, start, end = _parse_choice(choice)
             text = render.document_html(source, service.document(source), start, end)
             pages = service.pages(source)
-            cited = next((p.number for p in pages if p.start < max(end, start + 1) and start < p.end), None)
+            cited = next((p.number for p in pages_over(pages, start, max(end, start + 1))), None)
             if cited is None:
                 return text, hidden, ""
             last = max(p.number for p in pages)
