@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.readers.base import PROSE_KINDS, Block
+
 # Zero-width characters, bidi embeddings/overrides/isolates, BOM, soft hyphen, word joiners.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACE_LIKE = re.compile("[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
@@ -79,13 +81,30 @@ class _Builder:
         return "".join(self.chars)
 
 
-def clean(original: str, parts: Sequence[tuple[int, str]] = ()) -> CleanText:
+def clean(original: str, parts: Sequence[tuple[int, str]] = (), blocks: Sequence[Block] = ()) -> CleanText:
     """`parts` (start in `original`'s coordinates, name), each running to the next, cut the
     sections further: a reader's pages ("page 6") or heading paths ("Report › Keepers"), so no chunk
-    spans two of them and each is named for its own (index.readers.base.parts_of)."""
+    spans two of them and each is named for its own (index.readers.base.parts_of). `blocks` (the
+    reader's, in `original`'s coordinates) say which line breaks are only wrapping: inside a
+    paragraph, heading or list item a line break becomes a space, so the cleaned text holds one
+    block a line and a sentence runs on across the file's wrapping."""
     text, starts, ends = _normalize_chars(original)
-    cleaned = _clean_lines(text, starts, ends)
+    cleaned = _clean_lines(text, starts, ends, _soft_breaks(text, starts, blocks))
     return _by_parts(cleaned, parts) if parts else cleaned
+
+
+def _soft_breaks(text: str, starts: list[int], blocks: Sequence[Block]) -> frozenset[int]:
+    """Positions in `text` of the line breaks inside prose blocks."""
+    prose = sorted((b.start, b.end) for b in blocks if b.kind in PROSE_KINDS)
+    if not prose:
+        return frozenset()
+    firsts = [a for a, _ in prose]
+    soft = set()
+    for at in (m.start() for m in re.finditer("\n", text)):
+        where = bisect.bisect_right(firsts, starts[at]) - 1
+        if where >= 0 and starts[at] < prose[where][1]:
+            soft.add(at)
+    return frozenset(soft)
 
 
 def _by_parts(cleaned: CleanText, parts: Sequence[tuple[int, str]]) -> CleanText:
@@ -128,7 +147,18 @@ def _normalize_chars(original: str) -> tuple[str, list[int], list[int]]:
     return out.text(), out.starts, out.ends
 
 
-def _clean_lines(text: str, starts: list[int], ends: list[int]) -> CleanText:
+def _logical_lines(text: str, soft: frozenset[int]):
+    """(start, line) of each line of `text`, a line running on across the breaks in `soft`."""
+    begin = 0
+    for match in re.finditer("\n", text):
+        if match.start() in soft:
+            continue
+        yield begin, text[begin:match.start()]
+        begin = match.end()
+    yield begin, text[begin:]
+
+
+def _clean_lines(text: str, starts: list[int], ends: list[int], soft: frozenset[int] = frozenset()) -> CleanText:
     """Drop boilerplate lines, collapse whitespace, and cut the text into named sections."""
     out = _Builder()
     sections: list[Section] = []
@@ -136,10 +166,8 @@ def _clean_lines(text: str, starts: list[int], ends: list[int]) -> CleanText:
     in_comments = False
     skip_next_content_line = False
     pending_break = ""
-    pos = 0
-    for line in text.split("\n"):
-        line_start, pos = pos, pos + len(line) + 1
-        stripped = line.strip()
+    for line_start, line in _logical_lines(text, soft):
+        stripped = " ".join(line.split())
         if not stripped:
             if out.chars:
                 pending_break = "\n\n"

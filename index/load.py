@@ -116,6 +116,7 @@ def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = D
         pages=reading.pages,
         headings=reading.headings,
         notes=reading.notes,
+        blocks=reading.blocks,
         size=stat.st_size,
         mtime=stat.st_mtime,
     )

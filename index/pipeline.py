@@ -364,7 +364,7 @@ class Indexer:
         """The hash of the document's cleaned text and its chunks (depend only on its bytes)."""
         key = (doc.doc_id, doc.byte_hash)
         if key not in self._planned:
-            cleaned = clean(doc.text, parts_of(doc.pages, doc.headings))
+            cleaned = clean(doc.text, parts_of(doc.pages, doc.headings), doc.blocks)
             text_hash = hashlib.sha256(cleaned.text.encode()).hexdigest()
             self._planned[key] = text_hash, chunk_document(doc.doc_id, cleaned, self.plan, self.tokens)
         return self._planned[key]

@@ -21,6 +21,7 @@ class Document:
     pages: tuple = ()  # index.readers.Page, for paged formats: chunks stay within a page
     headings: tuple = ()  # index.readers.Heading: chunks stay within a heading's part
     notes: tuple[str, ...] = ()  # what the reader reported, e.g. a page without a text layer
+    blocks: tuple = ()  # index.readers.Block: where the file's wrapped lines are one paragraph
 
 
 class SentenceSpan(NamedTuple):

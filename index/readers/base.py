@@ -60,18 +60,38 @@ def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tup
     return [(heading.start, heading.path) for heading in headings]
 
 
+BLOCK_KINDS = ("paragraph", "heading", "item", "code", "row")
+# Kinds whose line breaks are the file's wrapping, read as spaces: a sentence runs on across them.
+PROSE_KINDS = frozenset({"paragraph", "heading", "item"})
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of the document's layout: characters `start`–`end` of the reading's text and what
+    they are (`BLOCK_KINDS`): a paragraph, a heading, a list item, a code block or a table row.
+    Inside prose kinds a line break is the file's wrapping, so a sentence runs on across it; a
+    code block keeps its lines. Between blocks, a sentence always ends."""
+
+    start: int
+    end: int
+    kind: str = "paragraph"
+
+
 @dataclass(frozen=True)
 class Reading:
     """A file as the index sees it. `text` is what chunks and citations point into; `encoding` how
     its bytes were decoded; `pages` where each page's text lies (paged formats only); `headings`
     where each heading starts (formats that mark them); `notes` what
-    the reader wants the user to know (one line each, e.g. a page with no text layer)."""
+    the reader wants the user to know (one line each, e.g. a page with no text layer); `blocks`
+    the text's paragraphs, headings, list items, code and table rows where the format's lines
+    are not its paragraphs (wrapped plain text); without them every line is a block."""
 
     text: str
     encoding: str
     pages: tuple[Page, ...] = ()
     headings: tuple[Heading, ...] = ()
     notes: tuple[str, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""HTML: the page's visible text (index.html_text), which citations then quote."""
+"""HTML: the page's visible text, one block a line, and its headings (index.html_text), which
+citations then quote."""
 
 from __future__ import annotations
 
@@ -19,4 +20,5 @@ class HtmlReader:
 
         refuse_other_formats(data, "HTML")
         text, encoding = decode(data)
-        return Reading(html_to_text(text), encoding)
+        page = html_to_text(text)
+        return Reading(page.text, encoding, headings=page.headings, blocks=page.blocks)

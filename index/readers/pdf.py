@@ -72,7 +72,8 @@ class PdfReader:
         parts, pages, at = [], [], 0
         for index, label in enumerate(labels):
             notes_from = None if index in recognised else _footnotes(kept[index], texts[index].heights)
-            text, spans = _paragraphs(kept[index], notes_from)
+            shape = None if index in recognised else texts[index]
+            text, spans = _paragraphs(kept[index], notes_from, _centred(kept[index], shape))
             if not text.strip():
                 continue
             if parts:
@@ -161,6 +162,7 @@ class _Layer:
     order: list[int]
     f_widths: list[tuple[int, bytes, float]]
     heights: list[float]
+    edges: list[tuple[float, float] | None]
 
     def text(self, pieces: list[str]) -> str:
         """The text in reading order, each character as `pieces` spells it (`_with_ligatures`)."""
@@ -174,9 +176,9 @@ def _text_layer(document, index: int) -> _Layer:
         try:
             raw = textpage.get_text_range()
             if len(raw) != textpage.count_chars():  # characters beyond one UTF-16 unit: no positions
-                return _Layer(raw, list(range(len(raw))), [], [])
+                return _Layer(raw, list(range(len(raw))), [], [], [])
             order = _column_order(textpage, raw, page.get_width()) or list(range(len(raw)))
-            return _Layer(raw, order, _f_widths(textpage, raw), _line_heights(textpage, raw, order))
+            return _Layer(raw, order, _f_widths(textpage, raw), *_line_heights(textpage, raw, order))
         finally:
             textpage.close()
     finally:
@@ -264,31 +266,44 @@ def _gutter(runs: list[tuple[float, float]], width: float) -> float | None:
     return middle
 
 
-def _line_heights(textpage, raw: str, order: list[int]) -> list[float]:
+def _line_heights(textpage, raw: str, order: list[int]) -> tuple[list[float], list[tuple[float, float] | None]]:
     """For each line of the text in reading order (split as `_lines` splits it), the tallest of
-    its first 12 letters and digits: its type size, near enough to tell a footnote's small print
-    from the body's."""
+    its first 12 letters and digits (its type size, near enough to tell a footnote's small print
+    from the body's), and where its ink starts and ends across the page (None for an empty line)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     box = [ctypes.c_double() for _ in range(4)]
     refs = [ctypes.byref(v) for v in box]
-    heights, tallest, seen, after_return = [], 0.0, 0, False
+
+    def edges(first: int, last: int) -> tuple[float, float] | None:
+        if first < 0:
+            return None
+        pdfium_c.FPDFText_GetCharBox(textpage.raw, first, *refs)
+        left = box[0].value
+        pdfium_c.FPDFText_GetCharBox(textpage.raw, last, *refs)
+        return left, box[1].value
+
+    heights, extents, tallest, seen, after_return, first, last = [], [], 0.0, 0, False, -1, -1
     for at in order:
         char = "\n" if at < 0 else raw[at]
         if char in "\r\n":
             if not (char == "\n" and after_return):  # "\r\n" is one break
                 heights.append(tallest)
-                tallest, seen = 0.0, 0
+                extents.append(edges(first, last))
+                tallest, seen, first, last = 0.0, 0, -1, -1
             after_return = char == "\r"
             continue
         after_return = False
+        if not char.isspace() and char != "\ufffe":
+            first, last = (at if first < 0 else first), at
         if seen < 12 and char.isalnum():
             pdfium_c.FPDFText_GetCharBox(textpage.raw, at, *refs)
             tallest, seen = max(tallest, box[3].value - box[2].value), seen + 1
     heights.append(tallest)
-    return heights
+    extents.append(edges(first, last))
+    return heights, extents
 
 
 def _footnotes(lines: list[str], heights: list[float]) -> int | None:
@@ -482,12 +497,37 @@ def _without(lines: list[str], running: set[str], stamps: dict[str, str]) -> tup
     return kept, dropped
 
 
-def _paragraphs(lines: list[str], notes_from: int | None = None) -> tuple[str, dict[int, tuple[int, int]]]:
+def _centred(lines: list[str], layer: _Layer | None) -> frozenset[int]:
+    """The lines set centred on the page on their own (a caption, a docket line, a title): both
+    ends stand well in from the text's edges, by about as much, and the lines above and below
+    start elsewhere (the lines of an indented quotation share their start)."""
+    if layer is None or len(layer.edges) != len(lines):
+        return frozenset()
+    inked = [(n, e) for n, e in enumerate(layer.edges) if e is not None and lines[n] not in ("", _GONE)]
+    if len(inked) < 4:
+        return frozenset()
+    low, high = min(e[0] for _, e in inked), max(e[1] for _, e in inked)
+    sizes = sorted(layer.heights[n] for n, _ in inked if layer.heights[n] > 0)
+    em = sizes[len(sizes) // 2] if sizes else 10.0
+    found = set()
+    for where, (n, (left, right)) in enumerate(inked):
+        gaps = left - low, high - right
+        if min(gaps) < em or abs(gaps[0] - gaps[1]) > em / 2:
+            continue
+        neighbours = [inked[k][1][0] for k in (where - 1, where + 1) if 0 <= k < len(inked)]
+        if all(abs(other - left) > em / 2 for other in neighbours):
+            found.add(n)
+    return frozenset(found)
+
+
+def _paragraphs(lines: list[str], notes_from: int | None = None,
+                centred: frozenset[int] = frozenset()) -> tuple[str, dict[int, tuple[int, int]]]:
     """A page's lines joined back into paragraphs, and where each line with text lies in the
     result. A PDF stores lines, not sentences: read as they are, a sentence broken across lines
     would be cut in two (and its first line taken for a heading). A line ends its paragraph when it
     is clearly shorter than the page's full lines (a heading, a paragraph's last line) or the next
-    line is blank, starts a list item or starts the footnotes (line `notes_from`)."""
+    line is blank, starts a list item or starts the footnotes (line `notes_from`); a line set
+    centred on its own (`centred`: a caption or docket line) is a paragraph of its own."""
     present = [n for n, line in enumerate(lines) if line != _GONE]
     lines = [line if line == _GONE else " ".join(line.split()) for line in lines]
     widths = sorted(len(line) for line in lines if line.strip(_GONE))
@@ -500,7 +540,7 @@ def _paragraphs(lines: list[str], notes_from: int | None = None) -> tuple[str, d
         line, after = lines[n], lines[following[n]] if n in following else ""
         if not line:
             continue
-        if following.get(n) == notes_from:
+        if following.get(n) == notes_from or n in centred or following.get(n) in centred:
             end = "\n\n"
         elif _HYPHENATED.search(line[-2:] + "\n" + after[:1]):  # "exam-" / "ination": one word
             line, end = line[:-1], ""
