@@ -1,7 +1,8 @@
 """Eval datasets: our JSONL question sets and BEIR folders, loaded into one form.
 
 JSONL, one case a line: `id`, `question`, `sources` (files that answer it), `evidence` (strings
-that occur verbatim in those files), optional `reference_answer` and `kind`. A case without
+that occur verbatim in those files), optional `reference_answer`, `kind` and `pages` (for paged
+sources: the pages the evidence lies on; a hit or a quote then counts only on one of them). A case without
 evidence is one the corpus cannot answer. A BEIR folder (`corpus.jsonl`, `queries.jsonl`,
 `qrels/test.tsv`, each optionally gzipped) gives the same cases with graded relevance in
 `qrels`; its corpus is written out as one text file per document so `rag index` can read it.
@@ -19,7 +20,7 @@ from pathlib import Path
 from index.errors import InputError
 
 _REQUIRED = {"id": str, "question": str, "sources": list, "evidence": list}
-_OPTIONAL = {"reference_answer": str, "kind": str, "split": str}
+_OPTIONAL = {"reference_answer": str, "kind": str, "split": str, "pages": list}
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Case:
     kind: str | None = None
     split: str = "all"  # "dev", "test", ...: reports show each split in its own column
     qrels: dict[str, int] = field(default_factory=dict)  # doc id -> graded relevance (BEIR)
+    pages: tuple[int, ...] = ()  # paged sources: the 1-based pages the evidence lies on (page-exact gold)
 
     @property
     def answerable(self) -> bool:
@@ -69,7 +71,9 @@ def load_jsonl(path: Path, split: str | None = None) -> list[Case]:
                 value = row[name]
                 if value is not None and not isinstance(value, kind):
                     raise InputError(f"{path}, line {number}: field '{name}' must be a {kind.__name__}")
-                if kind is list and not all(isinstance(v, str) and v.strip() for v in value):
+                if name == "pages" and not all(isinstance(v, int) and v > 0 for v in value):
+                    raise InputError(f"{path}, line {number}: field 'pages' must be a list of page numbers (1, 2, ...)")
+                if kind is list and name != "pages" and not all(isinstance(v, str) and v.strip() for v in value):
                     raise InputError(f"{path}, line {number}: field '{name}' must be a list of non-empty strings")
             if not row["question"].strip():
                 raise InputError(f"{path}, line {number}: field 'question' is empty")
@@ -79,7 +83,7 @@ def load_jsonl(path: Path, split: str | None = None) -> list[Case]:
             cases.append(Case(
                 id=row["id"], question=row["question"], sources=tuple(row["sources"]),
                 evidence=tuple(row["evidence"]), reference_answer=row.get("reference_answer"),
-                kind=row.get("kind"), split=row.get("split") or split or path.stem,
+                kind=row.get("kind"), split=row.get("split") or split or path.stem, pages=tuple(row.get("pages") or ()),
             ))
     if not cases:
         raise InputError(f"{path}: no cases")

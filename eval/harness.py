@@ -4,10 +4,12 @@
     results = run_eval(["eval/data/seeds_dev.jsonl", "eval/data/seeds_test.jsonl"],
                        configs=["dense:retrieval_mode=dense", "hybrid"])
     results = run_eval("scifact")   # a BEIR name: downloaded once into RAG_CACHE_DIR
+    results = run_eval(genre="courts")   # a genre's dev and test sets on its corpus (eval.genres)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from eval import report
@@ -19,16 +21,27 @@ DATA = Path(__file__).resolve().parent / "data"
 SEEDS_SETS = (DATA / "seeds_dev.jsonl", DATA / "seeds_test.jsonl")  # `rag eval` with no dataset
 
 
-def run_eval(dataset: str | Path | list[str | Path], configs: list[str] | None = None, out: str | Path | None = None,
-             corpus: str | Path | None = None, base: RagConfig | None = None, cache: str | Path | None = None,
-             max_queries: int | None = None, max_docs: int | None = None, progress: bool = False,
-             command: str | None = None) -> dict:
-    """Evaluate `dataset` (JSONL files, one split each; a BEIR folder; or a BEIR name) under each config
-    spec (`name:key=value,...`); write the report to `out`."""
+def run_eval(dataset: str | Path | list[str | Path] | None = None, configs: list[str] | None = None,
+             out: str | Path | None = None, corpus: str | Path | None = None, base: RagConfig | None = None,
+             cache: str | Path | None = None, max_queries: int | None = None, max_docs: int | None = None,
+             progress: bool = False, command: str | None = None, genre: str | None = None) -> dict:
+    """Evaluate `dataset` (JSONL files, one split each; a BEIR folder; or a BEIR name), or a genre's
+    question sets on its corpus (`genre`: eval.genres), under each config spec
+    (`name:key=value,...`); write the report to `out`. A genre whose documents are missing raises
+    eval.genres.GenreMissing."""
     base = base or RagConfig.from_env()
     cache = Path(cache) if cache else base.data_dir / "eval-cache"
+    if genre is not None:
+        from eval.genres import genre as find_genre
+
+        chosen = find_genre(genre)
+        dataset, corpus = list(chosen.sets), chosen.corpus(cache)
+    if dataset is None:
+        raise ValueError("run_eval needs a dataset or a genre")
     loaded = load_dataset(dataset, corpus, cache, max_queries, max_docs, downloads=base.cache_dir,
                           beir_url=base.beir_url, progress=progress)
+    if genre is not None:
+        loaded = dataclasses.replace(loaded, name=genre)
     variants = [parse_variant(spec, base) for spec in (configs or ["default"])]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):

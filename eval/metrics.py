@@ -273,8 +273,15 @@ _LIST_ITEM = re.compile(r"^\s*([•·▪‣◦*–—-]|\(?\d{1,3}[.)])\s")  # a
 _SENTENCE_END = re.compile(r"[.!?…:;][" + re.escape(_CLOSERS) + r"]*$")
 
 
+# A court document's caption or docket line: "No. 21–908. Argued December 6, 2022—Decided ...",
+# "Cite as: 598 U. S. 69 (2023)", "Case 1:21-cv-01009-DNH-ML Document 6 Filed 09/14/21 Page 2 of 28".
+_CAPTION = re.compile(r"Argued[^.]{0,40}\d{4}\s*[—–-]\s*Decided|^\W*No\.\s*\d[\d–-]+\.?\s*$|Cite as:\s*\d"
+                      r"|Case\s+\d:\d\d-[a-z]{2}-\d+|Document\s+\d+\s+Filed\s+\d|ON WRIT OF CERTIORARI", re.I)
+
+
 def echo_kind(text: str, line: str | None = None) -> str | None:
-    """Why `text`, quoted as an answer sentence, answers nothing: "question" (it asks), "credit" (a
+    """Why `text`, quoted as an answer sentence, answers nothing: "question" (it asks), "caption" (a
+    court document's caption or docket line), "credit" (a
     byline, photo credit, source or translator line) or "heading" (a whole line of the file with no
     sentence ending, no bullet and no common verb: a title, heading or caption); None for an
     ordinary sentence. `line` is the
@@ -288,11 +295,41 @@ def echo_kind(text: str, line: str | None = None) -> str | None:
         return None
     if body.rstrip(_CLOSERS).endswith("?"):
         return "question"
+    if _CAPTION.search(body):
+        return "caption"
     if _CREDIT.search(body):
         return "credit"
     if line is not None and " ".join(line.split()) == body and not _SENTENCE_END.search(body) \
             and not _LIST_ITEM.match(body) and not _VERB.search(body) and len(body.split()) <= 20:
         return "heading"
+    return None
+
+
+_TERMINATOR = ".!?…:;"
+_FUNCTION_END = frozenset("a an the of to in on at by for from with and or but nor as than that which who whose "
+                          "whom if when while because his her its their our your my is are was were be".split())
+
+
+def fragment_kind(text: str, start: int, end: int) -> str | None:
+    """Whether the quote `text[start:end]` is a piece of a sentence: "start" when it begins inside
+    one (a lower-case word, after text that ends no sentence), "end" when it stops inside one (no
+    full stop, and the text goes on in lower case or its last word cannot end a sentence); None
+    for a whole sentence, heading or list item. Judged on the file's text alone, by the eval's own
+    rules, whatever splitter the answerer used."""
+    quote = text[start:end].strip()
+    if not quote:
+        return None
+    first = next((ch for ch in quote if ch.isalnum()), "")
+    before = text[:start].rstrip()
+    if first.islower() and before and before.rstrip(_CLOSERS)[-1:] not in _TERMINATOR and before[-1:] not in "•*-–—":
+        return "start"
+    bare = quote.rstrip(_CLOSERS + " ")
+    if bare[-1:] in _TERMINATOR:
+        return None
+    after = text[end:].lstrip()
+    last = re.findall(r"[\w’'-]+", bare)[-1:] or [""]
+    if after[:1].islower() or after[:1] in ",;:" or last[0].lower() in _FUNCTION_END:
+        return "end"
     return None
 
 

@@ -12,7 +12,7 @@ from eval.run import KIND_KEYS, LATENCY_KEYS, LOWER_IS_BETTER, QUALITY_KEYS
 PUBLISHED = {"scifact": {"BM25 (BEIR paper)": 0.665, "all-MiniLM-L6-v2": 0.645, "bge-small-en-v1.5": 0.713},
              "nfcorpus": {"BM25 (BEIR paper)": 0.325}}
 GAP_KEYS = ("hit@1", "hit@5", "mrr@10", "answer_evidence", "first_sentence_evidence")
-COUNT_KEYS = ("echo_sentences", "false_abstentions")  # shown as whole numbers
+COUNT_KEYS = ("echo_sentences", "fragments", "false_abstentions")  # shown as whole numbers
 
 
 def splits(results: dict) -> list[str]:
@@ -97,6 +97,10 @@ def markdown(results: dict, command: str | None = None) -> str:
         if echoes:
             lines += ["", f"Answer sentences that answer nothing ({config['name']}):", ""]
             lines += [f"- {case} ({e['kind']}): {e['text']}" for case, e in echoes[:20]]
+        fragments = [(r["id"], f) for r in config["per_case"] for f in r.get("fragments", [])]
+        if fragments:
+            lines += ["", f"Quotes that start or stop inside a sentence ({config['name']}):", ""]
+            lines += [f"- {case} (cut at the {f['kind']}): {' '.join(f['text'].split())}" for case, f in fragments[:20]]
     published = PUBLISHED.get(results["dataset"].lower())
     if published and any("ndcg@10" in c["metrics"] for c in results["configs"]):
         lines += ["", "Published nDCG@10 for reference: " + "; ".join(f"{k} {v:.3f}" for k, v in published.items()) + "."]

@@ -117,7 +117,8 @@ def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -
         row["answerable"] = False
         row["top_sources"] = [h.source for h in hits[:3]]
         return row
-    passages = [h.text for h in hits]
+    # Page-exact gold: a passage counts only where it lies on one of the evidence's pages.
+    passages = [h.text if _on_pages(h.pages, case.pages) else "" for h in hits]
     row["answerable"] = True
     row["rank"] = metrics.evidence_rank(passages, case.evidence)
     for k in EVIDENCE_KS:
@@ -129,9 +130,15 @@ def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -
     return row
 
 
+def _on_pages(pages, gold: tuple[int, ...]) -> bool:
+    """Whether a passage or quote on `pages` (PageRef) lies on a gold page; any, without gold pages."""
+    return not gold or any(p.number in gold for p in pages)
+
+
 def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
-    """Answer-level figures: evidence delivered (and first), echo sentences, sentences the citation
-    check flagged (an LLM's), citations that hold, quotes exact, abstention."""
+    """Answer-level figures: evidence delivered (and first), echo sentences, fragments (quotes that
+    start or stop inside a sentence), sentences the citation check flagged (an LLM's), citations
+    that hold, quotes exact, abstention. With page-exact gold only quotes on a gold page count."""
     row: dict = {"ask_ms": round(elapsed_ms, 2), "abstained": answer.abstained, "answer": answer.text}
     texts: dict[str, str] = {}
     exact = []
@@ -147,16 +154,22 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
     row["answer_sentences"] = len(sentences)
     row["unsupported_sentences"] = sum(not s.supported for s in sentences)  # flagged by the citation check
     row["echoes"] = [{"kind": kind, "text": text} for kind, text in _echoes(answer, sentences, texts)]
+    row["fragments"] = [] if answer.abstained else [
+        {"kind": kind, "text": c.quote} for c in answer.citations
+        if (kind := metrics.fragment_kind(texts[c.source], c.start_char, c.end_char))]
     if case.evidence:
         groups = _evidence_by_source(case, corpus)
         delivered = not answer.abstained
+        cited = [c for c in answer.citations if _on_pages(c.pages, case.pages)]
+        own_words = [] if case.pages else [answer.text]  # page-exact: only what a quote shows on its page
         row["answer_evidence"] = metrics.evidence_coverage(
-            [answer.text, *(c.quote for c in answer.citations)], groups) if delivered else 0.0
+            [*own_words, *(c.quote for c in cited)], groups) if delivered else 0.0
         row["passage_evidence"] = metrics.evidence_coverage(
-            [answer.text, *(c.passage for c in answer.citations)], groups) if delivered else 0.0
+            [*own_words, *(c.passage for c in cited)], groups) if delivered else 0.0
         first = sentences[0] if sentences else None
         row["first_sentence_evidence"] = 0.0 if first is None else metrics.first_sentence_evidence(
-            first.text, [by_marker[m].quote for m in first.markers if m in by_marker], case.evidence)
+            "" if case.pages else first.text,
+            [by_marker[m].quote for m in first.markers if m in by_marker and by_marker[m] in cited], case.evidence)
     return row
 
 
@@ -224,12 +237,15 @@ def _aggregate_answers(rows: list[dict]) -> dict:
     unanswerable = [r for r in rows if not r.get("answerable")]
     sentences = sum(r["answer_sentences"] for r in rows)
     echoes = sum(len(r["echoes"]) for r in rows)
+    fragments = sum(len(r.get("fragments", ())) for r in rows)
     result = {
         "answer_evidence": _round(metrics.mean([r["answer_evidence"] for r in answerable])),
         "first_sentence_evidence": _round(metrics.mean([r["first_sentence_evidence"] for r in answerable])),
         "passage_evidence": _round(metrics.mean([r["passage_evidence"] for r in answerable])),
         "echo_rate": _round(echoes / sentences if sentences else None),
         "echo_sentences": echoes,
+        "fragments": fragments,
+        "fragment_rate": _round(fragments / sentences if sentences else None),
         "answer_sentences": sentences,
         "unsupported_rate": _round(sum(r.get("unsupported_sentences", 0) for r in rows) / sentences if sentences else None),
         "citation_precision": _round(metrics.mean([r["citation_precision"] for r in rows])),
@@ -276,9 +292,9 @@ def _settings(config: RagConfig) -> dict:
 
 QUALITY_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5", "doc_hit@1", "doc_hit@5",
                 "ndcg@10", "recall@100", "answer_evidence", "first_sentence_evidence", "passage_evidence",
-                "echo_rate", "unsupported_rate", "citation_precision", "quotes_exact", "unanswerable_abstained",
-                "false_abstention_rate")
-LOWER_IS_BETTER = ("echo_rate", "unsupported_rate", "false_abstention_rate")
+                "echo_rate", "fragment_rate", "unsupported_rate", "citation_precision", "quotes_exact",
+                "unanswerable_abstained", "false_abstention_rate")
+LOWER_IS_BETTER = ("echo_rate", "fragment_rate", "unsupported_rate", "false_abstention_rate")
 LATENCY_KEYS = ("retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms")
 
 

@@ -34,7 +34,7 @@ from index.errors import (
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest, open_verified
-from index.readers.base import DEFAULT_OPTIONS, ReadOptions, parts_of
+from index.readers.base import DEFAULT_OPTIONS, READING_VERSION, ReadOptions, parts_of
 from index.types import Chunk, Document, FileIssue, IndexReport
 from index.vectors import VectorStore, forget
 
@@ -292,6 +292,10 @@ class Indexer:
         if unpaged:
             log.info("%d documents were indexed before page layouts were stored; reading them again", len(unpaged))
             manifest.forget_hash(unpaged)
+        known = manifest.docs()
+        if known and manifest.get_meta("reading") != READING_VERSION:
+            log.info("the readers changed since this index was made; reading its %d documents again", len(known))
+            manifest.forget_hash(list(known))
 
     def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
         candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
@@ -393,7 +397,7 @@ class Indexer:
         self._write_batches(manifest, work, report)
         ids, texts = manifest.all_chunks()
         name = lexical.build(self.data_dir, ids, texts)
-        manifest.set_meta(bm25=name, state="clean")
+        manifest.set_meta(bm25=name, state="clean", reading=READING_VERSION)
         lexical.drop_others(self.data_dir, name)
         if needs_vectors and not (onnx_dir(self.data_dir, self.model.name) / "model.onnx").exists():
             export_onnx(self.embedder, onnx_dir(self.data_dir, self.model.name))

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSONL question sets (one split each: dev, test, ...), a BEIR folder, or a BEIR name "
                         "such as scifact (downloaded once into RAG_CACHE_DIR); default: the seeds' dev and test sets")
     p.add_argument("--corpus", help="folder the JSONL questions are about (default: seeds)")
+    p.add_argument("--genre", action="append", metavar="NAME",
+                   help="a genre's dev and test sets on its own corpus: seeds, seeds-wrapped, courts, postgres, "
+                        "or all (repeatable; a genre whose documents are not here is skipped, saying why)")
     p.add_argument("--config", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="a configuration to compare, e.g. dense:retrieval_mode=dense (repeatable)")
     p.add_argument("--out", type=Path, help="report folder (default: eval-output/DATASET)")
@@ -409,6 +412,9 @@ def cmd_eval(args, config: RagConfig) -> int:
     from eval.harness import SEEDS_SETS, run_eval
     from eval.report import plain
 
+    if args.genre:
+        return _eval_genres(args, config)
+
     datasets = args.dataset or [str(p) for p in SEEDS_SETS]
     if args.feedback:
         datasets = [*datasets, str(_feedback_set(config, args.out))]
@@ -425,6 +431,38 @@ def cmd_eval(args, config: RagConfig) -> int:
         return EXIT_OK
     print(plain(results))
     print(f"wrote {', '.join(results['files'])}")
+    return EXIT_OK
+
+
+def _eval_genres(args, config: RagConfig) -> int:
+    """`rag eval --genre ...`: each genre's dev and test sets on its corpus, a report folder each."""
+    from eval.genres import GENRES, GenreMissing
+    from eval.harness import run_eval
+    from eval.report import plain
+
+    if args.dataset or args.corpus or args.feedback:
+        raise InputError("--genre brings its own question sets and corpus: give no DATASET, --corpus or --feedback")
+    names = list(GENRES) if "all" in args.genre else list(dict.fromkeys(args.genre))
+    command = "rag " + " ".join(str(a) for a in args.argv)
+    combined, skipped = {}, {}
+    for name in names:
+        try:
+            results = run_eval(configs=args.config, out=(args.out or Path("eval-output")) / name, base=config,
+                               cache=args.cache, max_queries=args.max_queries, progress=sys.stderr.isatty(),
+                               command=command, genre=name)
+        except GenreMissing as exc:
+            skipped[name] = str(exc)
+            if not args.json:
+                print(f"{name}: skipped: {exc}")
+            continue
+        combined[name] = {c["name"]: {**c["metrics"], "splits": c["splits"], "kinds": c["kinds"]}
+                          for c in results["configs"]}
+        if not args.json:
+            print(f"\n## {name}\n")
+            print(plain(results))
+            print(f"wrote {', '.join(results['files'])}")
+    if args.json:
+        print(json.dumps({**combined, **({"skipped": skipped} if skipped else {})}, indent=2))
     return EXIT_OK
 
 

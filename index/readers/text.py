@@ -112,7 +112,8 @@ def _lines(text: str) -> list[_Line]:
 
 def _mark_code(lines: list[_Line]) -> None:
     """Fenced blocks, and runs of lines indented four or more past the text's own margin that
-    follow a blank line or a line ending in a colon (an RFC indents all its prose by three)."""
+    follow a blank line or a line ending in a colon (an RFC indents all its prose by three); a
+    first line indented over lines at the margin is a paragraph's, not code."""
     fence = None
     for line in lines:
         match = _FENCE.match(line.text)
@@ -123,15 +124,20 @@ def _mark_code(lines: list[_Line]) -> None:
         elif match:
             fence, line.code = match.group(1), True
     margin = _margin(lines)
+
+    def indented(n: int) -> bool:  # a code line, unless it is a paragraph's indented first line
+        line, after = lines[n], lines[n + 1] if n + 1 < len(lines) else None
+        return line.indent >= margin + 4 and not line.blank and not _ITEM.match(line.text) \
+            and (after is None or after.blank or after.indent >= margin + 4)
+
     for n, line in enumerate(lines):
-        if line.code or line.blank or line.indent < margin + 4 or _ITEM.match(line.text):
+        if line.code or not indented(n):
             continue
         before = lines[n - 1] if n else None
         if before is None or before.blank or before.code or before.stripped.endswith(":"):
-            line.code = True
-            following = n + 1
-            while following < len(lines) and (lines[following].blank or lines[following].indent >= margin + 4) \
-                    and not lines[following].code:
+            following = n
+            while following < len(lines) and not lines[following].code \
+                    and (lines[following].blank or indented(following)):
                 lines[following].code = True
                 following += 1
 
@@ -182,8 +188,10 @@ def _heading(lines: list[_Line], n: int) -> tuple[int, str]:
 
 def _continues(line: _Line, following: _Line, lines: list[_Line], n: int, width: int | None, first: _Line) -> bool:
     """Whether `following` (line `n`) goes on with the block that `line` is in (`first` opened it)."""
-    if following.blank or following.code or _ITEM.match(following.text) or _heading(lines, n)[0]:
+    if following.blank or following.code or _heading(lines, n)[0]:
         return False
+    if _ITEM.match(following.text) and not (following.stripped[0] in "–—" and not _ITEM.match(first.text)):
+        return False  # a new list item; a dash may be a wrapped sentence's own ("... negotiators\n– Steve ...")
     if following.stripped and following.stripped[0] == ">" and not line.stripped.startswith(">"):
         return False
     end = line.stripped
