@@ -89,9 +89,21 @@ def _seeds_wrapped(cache: Path) -> Path:
 
 def _courts(cache: Path) -> Path:
     folder = Path(os.environ.get("RAG_EVAL_COURTS") or ROOT.parent / "shared" / "data" / "pdfs")
-    if not any(folder.glob("*.pdf")):
+    pdfs = sorted(folder.glob("*.pdf"))
+    if not pdfs:
         raise GenreMissing(f"the court PDFs are not here ({folder}; set RAG_EVAL_COURTS to their folder)")
-    return folder
+    return _copied(pdfs, cache / "corpora" / "courts")
+
+
+def _copied(files: list[Path], target: Path) -> Path:
+    """`files` copied into `target` (only those: a folder's README is not a document of the set);
+    copies, not links, as the indexer refuses links out of the folder it reads."""
+    target.mkdir(parents=True, exist_ok=True)
+    for source in files:
+        copy = target / source.name
+        if not copy.exists() or copy.stat().st_size != source.stat().st_size:
+            shutil.copyfile(source, copy)
+    return target
 
 
 def _postgres(cache: Path) -> Path:
@@ -99,13 +111,7 @@ def _postgres(cache: Path) -> Path:
     pages = sorted(p for p in html.glob("*.html") if p.name.startswith(POSTGRES_PAGES)) if html.is_dir() else []
     if not pages:
         raise GenreMissing(f"the PostgreSQL 15 manual is not installed ({html}: `apt-get install postgresql-doc-15`)")
-    target = cache / "corpora" / "postgres-15"
-    target.mkdir(parents=True, exist_ok=True)
-    for page in pages:  # copied into the eval cache (the indexer refuses links out of a folder)
-        copy = target / page.name
-        if not copy.exists() or copy.stat().st_size != page.stat().st_size:
-            shutil.copyfile(page, copy)
-    return target
+    return _copied(pages, cache / "corpora" / "postgres-15")
 
 
 _CORPORA = {"seeds": _seeds, "seeds-wrapped": _seeds_wrapped, "courts": _courts, "postgres": _postgres}

@@ -108,7 +108,8 @@ def _soft_breaks(text: str, starts: list[int], blocks: Sequence[Block]) -> froze
 
 
 def _by_parts(cleaned: CleanText, parts: Sequence[tuple[int, str]]) -> CleanText:
-    cuts = [(0, None), *((bisect.bisect_left(cleaned.starts, start), name) for start, name in parts)]
+    cuts = [(0, None), *((_past_sentence(cleaned.text, bisect.bisect_left(cleaned.starts, start)), name)
+                         for start, name in parts)]
     sections = []
     for section in cleaned.sections:
         for n, (cut, part) in enumerate(cuts):
@@ -118,6 +119,23 @@ def _by_parts(cleaned: CleanText, parts: Sequence[tuple[int, str]]) -> CleanText
                 name = section.name if part is None else part if section.name == "body" else f"{section.name}, {part}"
                 sections.append(Section(start, end, name))
     return dataclasses.replace(cleaned, sections=sections)
+
+
+def _past_sentence(text: str, cut: int) -> int:
+    """Where a part that starts at `cut` really starts: at `cut`, unless a sentence runs on over it
+    (a page break inside a sentence, joined by a space rather than a line break); then after that
+    sentence, so the sentence stays whole in the part before (and its citation names both pages)."""
+    if not 0 < cut < len(text) or text[cut - 1] != " ":
+        return cut
+    from index.sentences import split_sentences
+
+    window = max(0, cut - 3000)
+    for a, b in split_sentences(text, window, min(len(text), cut + 3000)):
+        if a < cut < b:
+            while b < len(text) and text[b].isspace():
+                b += 1
+            return b
+    return cut
 
 
 def _normalize_chars(original: str) -> tuple[str, list[int], list[int]]:

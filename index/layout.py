@@ -21,7 +21,8 @@ PAGED_SUFFIXES = (".pdf",)  # formats whose documents had pages before layouts w
 def dump(pages: Iterable[Page]) -> str:
     return json.dumps({"schema": SCHEMA, "pages": [
         {"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr,
-         "running": list(p.running), "boxes": [list(b) for b in p.boxes], "footnotes": p.footnotes}
+         "running": list(p.running), "boxes": [list(b) for b in p.boxes], "footnotes": p.footnotes,
+         **({"body": p.body} if p.body is not None else {})}
         for p in pages]}, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -35,5 +36,5 @@ def load(text: str | None) -> tuple[Page, ...]:
                                 f"this version reads {SCHEMA}): upgrade, or run `rag index --rebuild`")
     return tuple(Page(p["number"], p["label"], p["start"], p["end"], p.get("ocr", False),
                       tuple(p.get("running", ())), tuple(tuple(b) for b in p.get("boxes", ())),
-                      p.get("footnotes")) for p in data.get("pages", ()))
+                      p.get("footnotes"), p.get("body")) for p in data.get("pages", ()))
 

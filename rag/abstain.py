@@ -101,7 +101,7 @@ def answer_type_gap(question: str | Query, quotes: Sequence[str]) -> str | None:
         return None  # a survey or comparison: no one sentence has to hold a name or a yes
     lead = list(quotes[:1])  # the answer leads with its best sentence: that one must hold the answer
     if query.expects == "number" and query.focus:
-        if not any(_counts(q, terms(query.focus)[:1]) for q in quotes):
+        if not any(_counts(q, terms(query.focus)) for q in quotes):
             return "the passages that match the question give no such number"
     elif query.expects == "number":
         if not any(has_number(q) for q in quotes):
@@ -109,20 +109,33 @@ def answer_type_gap(question: str | Query, quotes: Sequence[str]) -> str | None:
     if query.expects == "date":
         if not any(new_answers("date", candidates("date", q), query.words) for q in lead):
             return "the passages that match the question give no date or time for it"
-    if query.expects in ("person", "place"):
+    if query.expects in ("person", "place", "organisation", "occupation"):
         if not any(new_answers(query.expects, candidates(query.expects, q), query.words) for q in lead):
-            what = "name anyone" if query.expects == "person" else "name a place"
-            return f"the passages that match the question do not {what} it could be"
+            what = {"person": "name anyone", "place": "name a place",
+                    "organisation": f"name {_a(query.asks_for or 'organisation')}",
+                    "occupation": "say what the work or profession was"}[query.expects]
+            return f"the passages that match the question do not {what} it could be" \
+                if query.expects in ("person", "place", "organisation") else f"the passages that match the question do not {what}"
+    if query.expects in ("money", "age"):
+        if not any(new_answers(query.expects, candidates(query.expects, q), query.words) for q in quotes):
+            what = "an amount of money" if query.expects == "money" else "anyone's age"
+            return f"the passages that match the question give no {what} for it" if query.expects == "money" \
+                else "the passages that match the question do not give anyone's age"
     return None
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _counts(quote: str, focus: list[str]) -> bool:
-    """A number within three words before the focus term ("five rounds", "521 drones and ...")."""
+    """A number within three words before a focus term ("five rounds", "16 defense witnesses"), or
+    within four after it ("the plaintiffs ... are seventeen", "accounts, 272 in all")."""
     words = _WORD.findall(quote)
     stems = [terms(w)[:1] for w in words]
     for i, stem in enumerate(stems):
-        if not focus or stem == focus:
-            window = words[max(0, i - 3):i] if focus else words
+        if not focus or (stem and stem[0] in focus):
+            window = words[max(0, i - 3):i + 5] if focus else words
             if any(has_number(w) for w in window):
                 return True
     return False

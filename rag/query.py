@@ -82,6 +82,31 @@ _PLACE = re.compile(_LEAD + r"(where\b|(in |at |to )?(which|what) (cit(y|ies)|co
                     r"regions?|capital|location)\b)", re.I)
 _COUNT = re.compile(_LEAD + r"(how (many|much|long|old|far|often|large|big)|what (number|percentage|share|proportion|"
                     r"amount))\b", re.I)
+_FREQUENCY_Q = re.compile(_LEAD + r"(how (often|frequently|regularly)|how many times|at what (interval|frequency)|"
+                          r"with what frequency|what (is|was) the frequency)\b", re.I)
+_DURATION_Q = re.compile(_LEAD + r"(for )?how long\b(?! ago)", re.I)
+_AGE_Q = re.compile(r"\bhow old\b|\b(what|which) age\b|\bage (of|was|is|were|did)\b|['’]s age\b|\bwhat (was|is) (his|her|their) age\b",
+                    re.I)
+_MONEY_Q = re.compile(r"\b(price|prices|cost|costs|salary|salaries|wage|wages|fee|fees|paid|pay|earn|earned|earns|"
+                      r"income|budget|charge|charged|worth|spend|spent|fine|fined)\b", re.I)
+_OCCUPATION_Q = re.compile(r"\b(profession|occupation|job|jobs|career|line of work|for a living|by trade)\b", re.I)
+_ORGANISATION_Q = re.compile(
+    _LEAD + r"(which|what|name the) (\w+\s+){0,2}?(law firm|firm|company|companies|hospital|hospitals|bank|banks|agency|"
+    r"university|college|school|newspaper|magazine|organi[sz]ation|employer|manufacturer|airline|publisher|insurer|"
+    r"charity|clinic|church|party|union)\b", re.I)
+_TOTAL_Q = re.compile(r"\b(altogether|in total|in all|combined|all told|total|collectively|overall)\b", re.I)
+_HOWTO_Q = re.compile(
+    _LEAD + r"(how (do|can|should|would|could|might|must|may) (i|we|you|one|a user|users|someone|people|an? \w+)\b|"
+    r"how to\b|what (command|commands|option|options|setting|settings|parameter|function|tool|clause|syntax|statement|"
+    r"steps?)\b|what (do|should|must|can) (i|we|you|one)\b|what (must|should) (an? |the )?\w+ do\b|is there (a|an|any) "
+    r"(way|command|option|setting|tool|function)\b)", re.I)
+# The noun a "which/what X" question asks for ("Which law firm ...", "What was Kate's profession ...").
+_ASKS_FOR = re.compile(
+    _LEAD + r"(?:which|what)\s+(?:(?:is|was|are|were)\s+(?:the\s+|a\s+|an\s+)?)?(?:(?:[A-Z][\w’'-]*\s+){0,3}[\w’'-]+['’]s\s+)?"
+    r"(?P<x>(?:(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|of|in|on|for|to|at|by|with|"
+    r"from|that|which|who)\b)[a-z][\w-]*\s*){1,3})", re.I)
+_GENERIC = frozenset("""kind kinds type types sort sorts way ways thing things part parts number amount one ones
+    reason reasons happened happens point points role effect effects difference differences purpose""".split())
 _WHEN = re.compile(_LEAD + r"(when\b|(in |on )?(what|which) (years?|dates?|days?|months?|times?|weeks?)\b)", re.I)
 _BROAD = re.compile(r"\b(articles|sources|documents|writers|authors|pieces|posts|texts|compare|comparing|contrast|"
                     r"differ|differs|different|both|each|across|all of them|two of the)\b", re.I)
@@ -108,6 +133,8 @@ class Query:
     expects: str | None = None
     focus: str = ""
     broad: bool = False  # asks across documents or asks two things: no single sentence must hold it all
+    asks_for: str = ""  # the X of "which X ...?" / "what was Kate's X?": what the answer must be about
+    total: bool = False  # "how many ... altogether": a total
 
     @functools.cached_property
     def focus_terms(self) -> tuple[str, ...]:
@@ -131,13 +158,41 @@ def analyse(question: str) -> Query:
     form, focus = _form(text)
     expects = _expects(text, form)
     counted = re.match(_LEAD + r"how\s+(many|much)\s+", text, re.I)
-    if expects == "number" and counted:  # "how many rounds": a number next to "rounds" answers it
-        focus = " ".join(WORD.findall(text[counted.end():])[:1])
+    if expects == "number" and counted:  # "how many defense witnesses": a number next to them answers it
+        focus = " ".join(_noun_phrase(WORD.findall(text[counted.end():])))
     return Query(
         text=text, terms=tuple(dict.fromkeys(terms(text))), names=tuple(key_terms(text)),
         words=frozenset(fold(w) for w in WORD.findall(text)), form=form, expects=expects, focus=focus,
-        broad=text.count("?") > 1 or bool(_BROAD.search(text)),
+        broad=text.count("?") > 1 or bool(_BROAD.search(text)), asks_for=_asks_for(text, form),
+        total=expects == "number" and bool(_TOTAL_Q.search(text)),
     )
+
+
+_NOT_NOUNS = frozenset("""is are was were do does did has have had can could will would should shall may might must
+    be been being of in on for to at by with from that which who whom whose the a an and or per each every before
+    after during about into over under between among against since until than as like near when while""".split())
+
+
+def _noun_phrase(words: list[str]) -> list[str]:
+    """The words of a question up to its verb: "defense witnesses testified ..." gives the first two."""
+    found = []
+    for word in words[:4]:
+        if word.lower() in _NOT_NOUNS or (found and word.lower().endswith("ed") and len(word) > 4):
+            break
+        found.append(word)
+    return found
+
+
+def _asks_for(text: str, form: str) -> str:
+    """The thing a "which X" / "what (was NAME's) X" question asks for, when it names one."""
+    if form in ("definition", "why", "yesno"):
+        return ""
+    match = _ASKS_FOR.match(text)
+    if not match:
+        return ""
+    phrase = _noun_phrase(match.group("x").split())
+    words = [w for w in phrase if w.lower() not in _GENERIC]
+    return " ".join(words) if words and len(words) == len(phrase) else ""
 
 
 def _form(text: str) -> tuple[str, str]:
@@ -150,8 +205,11 @@ def _form(text: str) -> tuple[str, str]:
         # "What is Russia's BATNA?" and "Who is Donald Jensen?" define; "What was the outcome of the
         # talks in Istanbul last week?" is a question about something else.
         asks_for = words[0].lower() in ("name", "names", "number", "date", "year", "day", "time", "place", "amount")
-        if 1 <= len(words) <= 5 and not asks_for and not any(w.lower() in _PRONOUNS for w in words):
+        attribute = any(p.search(subject) for p in (_MONEY_Q, _OCCUPATION_Q, _AGE_Q))  # "What was Kate's profession?"
+        if 1 <= len(words) <= 5 and not asks_for and not attribute and not any(w.lower() in _PRONOUNS for w in words):
             return "definition", subject.strip(" \"'“”‘’")
+    if _HOWTO_Q.match(text):
+        return "howto", ""
     if _HOW.match(text):
         return "how", ""
     if _YESNO.match(text):
@@ -160,11 +218,18 @@ def _form(text: str) -> tuple[str, str]:
 
 
 def _expects(text: str, form: str) -> str | None:
-    if form in ("why", "how", "yesno"):
+    if form in ("why", "how", "howto", "yesno"):
         return None
     if form == "definition":
         return None  # a description, not a name: "Who is Medinsky?" is answered by what he is
-    for kind, pattern in (("person", _PERSON), ("place", _PLACE), ("number", _COUNT), ("date", _WHEN)):
+    for kind, pattern in (("frequency", _FREQUENCY_Q), ("duration", _DURATION_Q), ("age", _AGE_Q),
+                          ("organisation", _ORGANISATION_Q), ("person", _PERSON), ("place", _PLACE),
+                          ("occupation", _OCCUPATION_Q)):
+        if pattern.search(text):
+            return kind
+    if re.match(_LEAD + r"how much\b", text, re.I) or (_MONEY_Q.search(text) and re.match(_LEAD + r"(what|which)\b", text, re.I)):
+        return "money" if _MONEY_Q.search(text) else "number"
+    for kind, pattern in (("number", _COUNT), ("date", _WHEN)):
         if pattern.search(text):
             return kind
     return None
@@ -209,10 +274,40 @@ def candidates(kind: str, sentence: str) -> frozenset[str]:
         found = [m.group() for m in _PROPER.finditer(sentence) if m.group() not in FUNCTION_WORDS]
     elif kind == "date":
         found = [m.group() for m in _DATE.finditer(sentence)]
+    elif kind in _REALISED:
+        found = [m.group() for m in _REALISED[kind].finditer(sentence)]
+    elif kind == "organisation":  # a name: capitalised words inside the sentence, or a firm's suffix
+        found = [m.group() for m in _PROPER.finditer(sentence) if m.group() not in FUNCTION_WORDS]
+        found += [m.group() for m in re.finditer(r"\b[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*\s+(?:LLP|LLC|Inc|Ltd|PC|P\.C\.)\b",
+                                                 sentence)]
     else:
         found = [m.group() for m in _NUMBER.finditer(sentence)] + [m.group() for m in _DATE.finditer(sentence)
                                                                    if any(ch.isdigit() for ch in m.group())]
     return frozenset(fold(word) for word in found)
+
+
+_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?|centuries|nights?|terms?|semesters?)"
+_COUNTED = r"(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|" \
+           r"forty|fifty|sixty|hundred|several|few|many|a few|a couple of)"
+_REALISED = {
+    "frequency": re.compile(
+        rf"\b(every|each)\s+(other\s+|{_COUNTED}\s+)?(\w+\s+)?{_UNIT}\b|\b(once|twice|thrice|{_COUNTED}\s+times)\s+"
+        rf"(a|an|per|each|every)\s+\w+|\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|hourly|nightly|"
+        rf"biweekly|biannually)\b|\bper\s+{_UNIT}\b|\b(once|twice)\b|\b{_COUNTED}\s+times\b|\bevery\s+\w+\s+{_UNIT}",
+        re.I),
+    "duration": re.compile(
+        rf"\b{_COUNTED}([\s-]+\w+)?[\s-]+{_UNIT}\b|\b(for|over|within|after|before|until|till|up to|at least|at most)\s+"
+        rf"(about\s+|almost\s+|nearly\s+|some\s+)?{_COUNTED}\s+{_UNIT}|\b(longer|shorter|quicker|faster|slower|"
+        rf"indefinitely|permanently|forever|overnight|immediately|instantly)\b", re.I),
+    "age": re.compile(r"\b(\d{1,3}|\w+-\w+|\w+)[\s-]years?[\s-]old\b|\baged?\s+\d{1,3}\b|\bage\s+(of\s+)?\d{1,3}\b|"
+                      r"\b(teenager|infant|toddler|octogenarian|septuagenarian|nonagenarian|minor)\b", re.I),
+    "money": re.compile(r"[$€£¥]\s?\d[\d,.]*(\s?(million|billion|thousand|bn|m|k))?|\b\d[\d,.]*\s?(million|billion)?\s?"
+                        r"(dollars|euros|pounds|cents|usd|eur|gbp)\b", re.I),
+    "occupation": re.compile(r"\b(worked|works|working|work|employed|served|serves|trained|hired|job|jobs|career|"
+                             r"profession|occupation)\s+(as|at|was|is|in)\b|\bby (trade|profession)\b|"
+                             r"\b(was|is|became|become|as) (an?|the) [\w-]+(er|or|ist|ian|ant|ent|man|woman|nurse|"
+                             r"doctor|agent|officer|clerk)\b", re.I),
+}
 
 
 def new_answers(kind: str, found: frozenset[str], question_words: frozenset[str]) -> frozenset[str]:

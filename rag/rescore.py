@@ -106,6 +106,17 @@ _REASON = re.compile(r"\b(because|since|due to|owing to|as a result|so that|in o
                      r"why|which is why|therefore|thus|hence|led to|leads to|lead to|caused|causes|given that|means that|"
                      r"meaning that|so as to|aimed? (at|to)|intended to|to ensure|for fear)\b|\bso\b(?! far| much| many)",
                      re.I)
+# A step of a procedure, for "how do I ...": an imperative, a command or setting named in the text
+# ("CREATE INDEX CONCURRENTLY", "checkpoint_timeout", "--jobs"), or a sentence that says how it is done.
+_PROCEDURE = re.compile(
+    r"^\W*(use|run|set|specify|add|call|create|issue|execute|enable|disable|configure|invoke|type|enter|select|click|"
+    r"install|write|put|pass|give|choose|open|start|stop|remove|drop|delete|edit|change|check|make|mark|attach|file|"
+    r"submit|send|list|see|consult|contact|apply|fill|include|omit|avoid|try)\b"
+    r"|\b[A-Z]{2,}(?:\s+[A-Z]{2,})+\b|\b[a-z]+_[a-z_]+\b|(?<!\w)--?[a-z][\w-]+|\b\w+\(\)"
+    r"|\b(by|through) (using|running|setting|issuing|adding|calling|specifying|executing|filing|submitting|checking)\b"
+    r"|\b(can|may|must|should) be (done|used|achieved|obtained|set|changed|created|specified|forced|disabled|enabled|"
+    r"requested|filed|made|avoided)\b|\bit is (also )?possible to\b|\b(allows|lets|enables) (you|users|one)\b"
+    r"|\byou (can|may|must|should|need)\b|\bin order to\b|\bneed only\b|\bmust (first )?\w+\b")
 # X characterised: "X, the former minister", "X is a ...", "X (the ...)", "Minister X", "X means".
 _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|has been|had been|became|remains)\b)"
 
@@ -144,6 +155,8 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
         return [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
     if query.form == "why":
         return [weight if _REASON.search(text) else 0.0 for text in texts]
+    if query.form == "howto":
+        return [weight if _PROCEDURE.search(text) else 0.0 for text in texts]
     if query.form == "definition" and query.focus_terms:
         # The sentence that says what X is ("X, the former minister", "X is ..."); half for one that
         # only names X. (Crediting the sentence next to a mere mention was tried: it lost on dev.)

@@ -92,3 +92,60 @@ def test_every_row_is_complete():
             row = json.loads(line)
             assert set(row) == {"id", "question", "sources", "evidence", "reference_answer", "kind", "split"}
             assert row["split"] == path.stem.removeprefix("seeds_")
+
+
+# --- the genre sets (eval/genres.py): courts (PDF, page-exact) and the PostgreSQL manual ----------
+
+GENRE_SEED = 22
+GENRE_TEST_SHA256 = {
+    "courts": "8e094582a70a25f09c167b54df4d4db173f36a6ce6f649794bf1e7ece3e020f9",
+    "postgres": "0660e979cfffbe9f4864a006fbf6c395de16df70c6a4fb16f12bb9c37071b616",
+}
+GENRE_KINDS = {"fact", "number", "frequency_duration", "howto", "definition", "yesno", "why", "comparison",
+               "paraphrase", "unanswerable"}
+
+
+def _genre_cases(name: str):
+    return load_jsonl(ROOT / "eval" / "data" / f"{name}_dev.jsonl") + load_jsonl(ROOT / "eval" / "data" / f"{name}_test.jsonl")
+
+
+@pytest.mark.parametrize("name", sorted(GENRE_TEST_SHA256))
+def test_each_genre_set_is_pinned_split_and_made_by_the_recipe(name):
+    cases = _genre_cases(name)
+    test_file = ROOT / "eval" / "data" / f"{name}_test.jsonl"
+    assert hashlib.sha256(test_file.read_bytes()).hexdigest() == GENRE_TEST_SHA256[name]
+    by_kind: dict[str, list[str]] = {}
+    for case in cases:
+        by_kind.setdefault(case.kind, []).append(case.id)
+    assert split(by_kind, GENRE_SEED) == {c.id for c in cases if c.split == "test"}
+    assert set(by_kind) == GENRE_KINDS
+    answerable = [c for c in cases if c.evidence]
+    assert len(answerable) >= 60 and len(cases) - len(answerable) >= 10
+    assert all(c.kind == "unanswerable" for c in cases if not c.evidence)
+    for case in (c for c in answerable if c.kind == "paraphrase"):
+        for evidence in case.evidence:
+            assert len(set(terms(case.question)) & set(terms(evidence))) <= 2, (case.id, evidence)
+
+
+@pytest.mark.parametrize("name", sorted(GENRE_TEST_SHA256))
+def test_each_genre_sets_evidence_is_in_its_documents_on_its_pages(name, tmp_path):
+    from eval.genres import GenreMissing, genre
+    from index.readers import read
+
+    try:
+        corpus = genre(name).corpus(tmp_path)
+    except GenreMissing as exc:
+        pytest.skip(str(exc))
+    readings = {}
+    for case in (c for c in _genre_cases(name) if c.evidence):
+        for source in case.sources:
+            if source not in readings:
+                path = corpus / source
+                readings[source] = read(path.name, path.read_bytes())
+        for evidence in case.evidence:
+            wanted = " ".join(evidence.split())
+            homes = [s for s in case.sources if wanted in " ".join(readings[s].text.split())]
+            assert homes, f"{case.id}: {evidence!r} not in {case.sources}"
+            if case.pages:  # page-exact gold: the evidence lies on one of the listed pages
+                assert any(wanted in " ".join(readings[s].text[p.start:p.end].split())
+                           for s in homes for p in readings[s].pages if p.number in case.pages), (case.id, evidence)

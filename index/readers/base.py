@@ -39,6 +39,9 @@ class Page:
     # characters in the reading's text and its box as fractions of the page, to highlight a quote.
     boxes: tuple[tuple[int, int, float, float, float, float], ...] = ()
     footnotes: int | None = None  # where the page's footnotes start in the reading's text
+    # Where its body starts, when its footnotes come first: a sentence running on to the next page
+    # is then not cut by them (index.readers.pdf).
+    body: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tup
     """Where the named parts of a document start, for index.clean to cut sections at: pages where
     the format has them (a citation names its page), their footnotes apart, else headings."""
     if pages:
-        return [part for page in pages for part in (
-            [(page.start, f"page {page.label}")]
+        return [part for page in pages for part in sorted(
+            [(page.start if page.body is None else page.body, f"page {page.label}")]
             + ([(page.footnotes, f"footnotes, page {page.label}")] if page.footnotes is not None else []))]
     return [(heading.start, heading.path) for heading in headings]
 

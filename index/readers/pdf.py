@@ -15,6 +15,7 @@ line.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ _PAGE_END_HYPHEN = re.compile("\ufffe(?![a-z])")
 _MARKED_BREAK = re.compile("\ufffe(?=[a-z])")
 _COMPOUND = re.compile(r"(?:-[^\W\d_]+|- (?:and|or|to|nor) [^\W\d_]+)$")
 _SEPARATOR = "\n\n"
+_RUN_ON = " "  # between two pages whose break falls inside a sentence
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FOOTNOTE_SIZE = 0.88  # a footnote's type is at most this share of the body's
 _NOTE_MARK = re.compile(r"(?:\d{1,2}\s+|[*†‡§¶]+\s*)[A-Z“\"‘(]")  # "3 See ...", "*In 2007 ..."
@@ -70,15 +72,29 @@ class PdfReader:
         kept, dropped = zip(*(_without(lines, running, stamped) for lines in layers), strict=True)
         _join_across_pages(kept)
         parts, pages, at = [], [], 0
+        ends_open = False  # the last page's text stops inside a sentence
         for index, label in enumerate(labels):
             notes_from = None if index in recognised else _footnotes(kept[index], texts[index].heights)
             shape = None if index in recognised else texts[index]
-            text, spans = _paragraphs(kept[index], notes_from, _centred(kept[index], shape))
+            text, spans = _paragraphs(kept[index], notes_from, _centred(kept[index], shape),
+                                      None if shape is None else shape.edges)
             if not text.strip():
                 continue
-            if parts:
-                parts.append(_SEPARATOR)
-                at += len(_SEPARATOR)
+            if parts:  # a sentence that runs on over the page break is one sentence (index.clean keeps it whole)
+                joint = _RUN_ON if ends_open and not text[:1].isspace() else _SEPARATOR
+                if joint == _RUN_ON and _HYPHENATED.search(parts[-1][-2:] + "\n" + text[:1]):
+                    joint, parts[-1], at = "", parts[-1][:-1], at - 1  # "indi-" / "vidual": one word
+                    pages[-1] = dataclasses.replace(pages[-1], end=pages[-1].end - 1)
+                parts.append(joint)
+                at += len(joint)
+            notes_at, body_at = (None, None) if notes_from is None else (spans[notes_from][0], None)
+            if notes_at is not None and _open_ended(text[:notes_at]):
+                # The body's last sentence runs on over the page: the footnotes go first, so that
+                # nothing stands between the two halves of that sentence.
+                small_print = text[notes_at:].rstrip()
+                text, notes_at, body_at = (small_print + _SEPARATOR + text[:notes_at].rstrip(), 0,
+                                           len(small_print) + len(_SEPARATOR))
+            ends_open = (notes_at is None or body_at is not None) and _open_ended(text)
             parts.append(text)
             boxes = ()
             if index in recognised:
@@ -86,7 +102,8 @@ class PdfReader:
                               for n, (a, b) in spans.items())
             pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
                               running=tuple(dropped[index]), boxes=boxes,
-                              footnotes=None if notes_from is None else at + spans[notes_from][0]))
+                              footnotes=None if notes_at is None else at + notes_at,
+                              body=None if body_at is None else at + body_at))
             at += len(text)
         notes = [_labelled(note, labels) for note in notes]
         if not pages:
@@ -95,6 +112,13 @@ class PdfReader:
             reason = next((note.split(": ", 1)[1] for note in notes if "not recognised" in note), "")
             raise InputError("no page has text: " + (reason or "every page is blank"))
         return Reading("".join(parts), "pdf", pages=tuple(pages), notes=tuple(notes))
+
+
+def _open_ended(text: str) -> bool:
+    """Whether a page's text stops inside a sentence: its last paragraph is prose (several words)
+    and ends with no full stop, colon or closing quote after one."""
+    last = text.rstrip().rsplit("\n\n", 1)[-1]
+    return len(last.split()) >= 6 and last.rstrip("\"'”’)]")[-1:] not in ".!?:;…"
 
 
 def _labelled(note: str, labels: list[str]) -> str:
@@ -520,23 +544,46 @@ def _centred(lines: list[str], layer: _Layer | None) -> frozenset[int]:
     return frozenset(found)
 
 
-def _paragraphs(lines: list[str], notes_from: int | None = None,
-                centred: frozenset[int] = frozenset()) -> tuple[str, dict[int, tuple[int, int]]]:
+def _stops_short(edges: list[tuple[float, float] | None], present: list[int], where: int, line: str,
+                 after: str, notes_from: int | None = None) -> bool | None:
+    """Whether line `present[where]` ends well before the right edge of the lines around it (on
+    the same side of the footnotes' start, `notes_from`): by more than the next line's first word
+    would take, which a typesetter would have put on it. None where the positions are missing."""
+    here = edges[present[where]]
+
+    def side(n: int) -> bool:
+        return notes_from is not None and n >= notes_from
+
+    around = [edges[present[k]] for k in range(max(0, where - 3), min(len(present), where + 4))
+              if k != where and side(present[k]) == side(present[where])]
+    around = [e for e in around if e is not None]
+    if here is None or not around or len(line) < 2:
+        return None
+    margin = max(right for _, right in around)
+    letter = (here[1] - here[0]) / len(line)
+    return here[1] < margin - letter * (len(after.split(" ", 1)[0]) + 1)
+
+
+def _paragraphs(lines: list[str], notes_from: int | None = None, centred: frozenset[int] = frozenset(),
+                edges: list[tuple[float, float] | None] | None = None) -> tuple[str, dict[int, tuple[int, int]]]:
     """A page's lines joined back into paragraphs, and where each line with text lies in the
     result. A PDF stores lines, not sentences: read as they are, a sentence broken across lines
     would be cut in two (and its first line taken for a heading). A line ends its paragraph when it
-    is clearly shorter than the page's full lines (a heading, a paragraph's last line) or the next
-    line is blank, starts a list item or starts the footnotes (line `notes_from`); a line set
-    centred on its own (`centred`: a caption or docket line) is a paragraph of its own."""
+    stops short of the lines around it by more than the next line's first word (where the text
+    layer gives positions: `edges`; else when it is clearly shorter than the page's full lines), or
+    the next line is blank, starts a list item or starts the footnotes (line `notes_from`); a line
+    set centred on its own (`centred`: a caption or docket line) is a paragraph of its own."""
     present = [n for n, line in enumerate(lines) if line != _GONE]
     lines = [line if line == _GONE else " ".join(line.split()) for line in lines]
     widths = sorted(len(line) for line in lines if line.strip(_GONE))
     full = widths[len(widths) * 3 // 4] if widths else 0
+    if edges is not None and len(edges) != len(lines):
+        edges = None
     out: list[str] = []
     spans: dict[int, tuple[int, int]] = {}
     at, joint = 0, ""
     following = dict(itertools.pairwise(present))
-    for n in present:
+    for where, n in enumerate(present):
         line, after = lines[n], lines[following[n]] if n in following else ""
         if not line:
             continue
@@ -544,8 +591,11 @@ def _paragraphs(lines: list[str], notes_from: int | None = None,
             end = "\n\n"
         elif _HYPHENATED.search(line[-2:] + "\n" + after[:1]):  # "exam-" / "ination": one word
             line, end = line[:-1], ""
+        elif not after or after.startswith(_ITEM_MARKS):
+            end = "\n\n"
         else:
-            end = "\n\n" if len(line) < 0.75 * full or not after or after.startswith(_ITEM_MARKS) else " "
+            short = _stops_short(edges, present, where, line, after, notes_from) if edges else None
+            end = "\n\n" if (len(line) < 0.75 * full if short is None else short) else " "
         out += [joint, line]
         spans[n] = (at + len(joint), at + len(joint) + len(line))
         at, joint = spans[n][1], end

@@ -81,19 +81,41 @@ class ExtractiveAnswerer:
                       passages=tuple(hits), **common)
 
 
-def candidates(hits: Sequence[Hit]) -> list[Candidate]:
-    """Each distinct quotable sentence of the passages once (chunks overlap), from its best-ranked passage."""
+def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Candidate]:
+    """Each distinct quotable sentence of the passages once (chunks overlap), from its best-ranked
+    passage; with `doc_text`, never a piece of a sentence (`whole`)."""
     seen: set[tuple[str, int]] = set()
     pool: list[Candidate] = []
     for hit in hits:
         for sentence in hit.sentences:
             key = (hit.source, sentence.start_char)
             if key in seen or sentence.role not in QUOTABLE or len(sentence.quote.split()) < MIN_WORDS \
-                    or looks_like_instruction(sentence.quote):
+                    or looks_like_instruction(sentence.quote) \
+                    or (doc_text is not None and not whole(doc_text(hit.source), sentence.start_char, sentence.end_char)):
                 continue
             seen.add(key)
             pool.append((sentence, hit))
     return pool
+
+
+_ENDS = ".!?…:;"
+_CLOSERS = "\"'”’»)]"
+
+
+def whole(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` is a whole sentence, not a piece of one: it does not open with a
+    lower-case word after text that ends no sentence, nor stop without a full stop where the text
+    runs on in lower case. A sentence a document interrupts (with a code block, a table, a page's
+    footnotes) is split by the reader; its halves are not quoted as answers."""
+    quote = text[start:end]
+    first = next((ch for ch in quote if ch.isalnum()), "")
+    before = text[max(0, start - 200):start].rstrip()
+    if first.islower() and before and before.rstrip(_CLOSERS)[-1:] not in _ENDS and before[-1:] not in "•*-–—":
+        return False
+    if quote.rstrip().rstrip(_CLOSERS)[-1:] in _ENDS:
+        return True
+    after = text[end:end + 200].lstrip()
+    return not (after[:1].islower() or after[:1] in ",;")
 
 
 def select(pool: list[Candidate], query: Query, max_sentences: int, margin: float,
@@ -127,7 +149,7 @@ def select(pool: list[Candidate], query: Query, max_sentences: int, margin: floa
 
 def answer(hits: Sequence[Hit], doc_text: DocText, query: Query | None = None, max_sentences: int = 3,
            margin: float = 0.1, rank_penalty: float = 0.0) -> Extract:
-    chosen = select(candidates(hits), query or analyse(""), max_sentences, margin, rank_penalty)
+    chosen = select(candidates(hits, doc_text), query or analyse(""), max_sentences, margin, rank_penalty)
     parts: list[str] = []
     sentences: list[AnswerSentence] = []
     citations: list[Citation] = []
