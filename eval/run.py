@@ -173,8 +173,15 @@ def _score_answer(case: Case, answer, elapsed_ms: float, corpus: Path) -> dict:
     return row
 
 
+NEEDS_EACH_SOURCE = ("multi", "comparison")  # kinds whose sources are each needed, not alternatives
+
+
 def _evidence_by_source(case: Case, corpus: Path) -> list[list[str]]:
-    """The case's evidence strings grouped by the source file that holds them."""
+    """The case's evidence strings grouped by the source file that holds them: one group per
+    source for a question that needs several documents (`NEEDS_EACH_SOURCE`), else one group (the
+    sources are alternative places that say the same thing)."""
+    if case.kind not in NEEDS_EACH_SOURCE:
+        return [list(case.evidence)]
     groups = []
     for source in case.sources:
         path = corpus / source

@@ -8,6 +8,7 @@ apart from the article), and repeats the previous chunk's last sentences as over
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +33,22 @@ class ChunkPlan:
     max_tokens: int
 
 
+# Sections that are not a document's own headings: the whole text, a page, a page's footnotes,
+# reader comments. A heading path ("CREATE INDEX › Parameters") is the passage's context.
+_NOT_HEADINGS = re.compile(r"^(body|reader comments?\b.*|(footnotes, )?page \S+)$")
+_MAX_CONTEXT = 120  # characters: a deep path is cut from its start, its nearest headings kept
+
+
+def indexed_text(text: str, section: str) -> str:
+    """What a chunk is embedded and matched as: its text after the headings it stands under, so a
+    manual's "Parameters › CONCURRENTLY" paragraph is found by a question about CREATE INDEX
+    CONCURRENTLY although its own words never name the command. Citations still quote `text`."""
+    if _NOT_HEADINGS.match(section):
+        return text
+    context = section if len(section) <= _MAX_CONTEXT else "…" + section[-_MAX_CONTEXT:]
+    return f"{context}\n{text}"
+
+
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
     """Stable id: same document, span and text give the same id, so re-indexing is an upsert."""
     digest = hashlib.sha256(f"{doc_id}\x00{start}:{end}\x00{text}".encode()).hexdigest()
@@ -48,7 +65,8 @@ def chunk_document(doc_id: str, clean: CleanText, plan: ChunkPlan, tokens: Token
             orig_start, orig_end = clean.original_span(a, b)
             in_comment = section.name.startswith("reader comment")
             sentences = tuple(SentenceSpan(x - a, y - a, *clean.original_span(x, y),
-                                           role=sentence_role(clean.text, x, y, in_comment))
+                                           role="heading" if clean.in_heading(x, y)
+                                           else sentence_role(clean.text, x, y, in_comment))
                               for x, y, _ in units[i:j])
             chunks.append(Chunk(
                 chunk_id=chunk_id(doc_id, a, b, text),

@@ -60,6 +60,12 @@ class CleanText:
     starts: list[int]  # starts[i]: original index where clean char i begins
     ends: list[int]  # ends[i]: original index just after clean char i
     sections: list[Section]
+    headings: tuple[tuple[int, int], ...] = ()  # clean spans of the reader's heading blocks
+
+    def in_heading(self, start: int, end: int) -> bool:
+        """Whether clean characters `start`–`end` lie in one of the document's headings."""
+        at = bisect.bisect_right(self.headings, (start, len(self.text) + 1)) - 1
+        return at >= 0 and self.headings[at][0] <= start and end <= self.headings[at][1]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a clean-text span [start, end) to the original text."""
@@ -90,6 +96,11 @@ def clean(original: str, parts: Sequence[tuple[int, str]] = (), blocks: Sequence
     block a line and a sentence runs on across the file's wrapping."""
     text, starts, ends = _normalize_chars(original)
     cleaned = _clean_lines(text, starts, ends, _soft_breaks(text, starts, blocks))
+    heads = [(b.start, b.end) for b in blocks if b.kind == "heading"]
+    if heads:
+        cleaned = dataclasses.replace(cleaned, headings=tuple(
+            (a, b) for a, b in ((bisect.bisect_left(cleaned.starts, x), bisect.bisect_left(cleaned.starts, y))
+                                for x, y in heads) if a < b))
     return _by_parts(cleaned, parts) if parts else cleaned
 
 

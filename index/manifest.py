@@ -247,9 +247,12 @@ class Manifest:
 
     # --- chunks ---------------------------------------------------------------------------
     def all_chunks(self) -> tuple[list[str], list[str]]:
-        """(ids, texts) of every chunk, in a stable order (for the lexical index)."""
-        rows = self._db.execute("SELECT chunk_id, text FROM chunks ORDER BY doc_id, ordinal").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows]
+        """(ids, texts) of every chunk, in a stable order, each text as it is matched (under its
+        headings: index.chunk.indexed_text), for the lexical index."""
+        from index.chunk import indexed_text
+
+        rows = self._db.execute("SELECT chunk_id, text, section FROM chunks ORDER BY doc_id, ordinal").fetchall()
+        return [r[0] for r in rows], [indexed_text(r[1], r[2]) for r in rows]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         if not self.has_sentences:

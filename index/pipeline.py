@@ -278,7 +278,7 @@ class Indexer:
                 found = manifest.chunks_by_id(chunk_ids[start:start + step])
                 chunks = [found[cid] for cid in chunk_ids[start:start + step] if cid in found]
                 if chunks:
-                    self.store.upsert(chunks, self._embed([c.text for c in chunks]))
+                    self.store.upsert(chunks, self._embed([c.indexed_text for c in chunks]))
                 bar.update(len(chunk_ids[start:start + step]))
         return f"re-embedded {len(chunk_ids)} chunks whose vectors were missing" if chunk_ids else ""
 
@@ -441,7 +441,7 @@ class Indexer:
             texts = _texts_of(chunks)
             vectors = self._embed(texts)
             row = {text: i for i, text in enumerate(texts)}
-            self.store.upsert(chunks, vectors[[row[c.text] for c in chunks]])
+            self.store.upsert(chunks, vectors[[row[c.indexed_text] for c in chunks]])
             sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_texts()]] for c in chunks}
         manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch], sentence_vectors)
         stale = sorted(old - {c.chunk_id for c in chunks})
@@ -492,7 +492,7 @@ def _unchanged_since(path: Path, doc: Document) -> bool:
 
 def _texts_of(chunks: list[Chunk]) -> list[str]:
     """Chunks and their sentences, for one embedding pass; overlapping chunks share sentences."""
-    return list(dict.fromkeys([c.text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
+    return list(dict.fromkeys([c.indexed_text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
 
 
 def _removed(known: dict, roots: set[Path], seen: set[str], report: IndexReport) -> list[str]:

@@ -54,6 +54,13 @@ class Chunk:
     def sentence_texts(self) -> list[str]:
         return [self.text[s.start:s.end] for s in self.sentences]
 
+    @property
+    def indexed_text(self) -> str:
+        """The text embedded and matched lexically: the chunk under its headings (index.chunk)."""
+        from index.chunk import indexed_text
+
+        return indexed_text(self.text, self.section)
+
 
 @dataclass(frozen=True)
 class FileIssue:

@@ -52,11 +52,14 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
                                             "(is it in another language than the documents?)")
     query = analyse(question)
     keys = [w for w in query.names if terms(w)]
-    absent = [w for w in keys if vocabulary and not _mentioned(w, question, vocabulary)]
+    absent = [w for w in keys if vocabulary and not _mentioned(w, question, vocabulary)
+              and not any(aliases.phrases(t) for t in terms(w))]  # "America" may be said "United States"
     if absent:
         return Support(False, tuple(absent), best, f"the documents never mention {_join(absent)}")
     seen = {t for h in hits for t in terms(h.text)}
-    missing = [w for w in keys if not any(ch.isdigit() for ch in w) and not _mentioned(w, question, seen)]
+    said = " ".join(h.text.lower() for h in hits)
+    missing = [w for w in keys if not any(ch.isdigit() for ch in w) and not _mentioned(w, question, seen)
+               and not any(p in said for t in terms(w) for p in aliases.phrases(t))]
     if query.broad and len(missing) <= len(keys) / 2:
         missing = []  # a comparison of several sources: most of what it names is enough
     if missing and best < missing_name_score:

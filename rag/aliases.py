@@ -81,6 +81,16 @@ def is_place(name: str) -> bool:
     return len(name.split()) == 1 and any(stem in _table() for stem in terms(name))
 
 
+# Names of several words for a group above, matched as phrases (their words alone mean other things).
+_PHRASES = {"america": ("united states", "u. s.", "u.s."), "britain": ("united kingdom", "u.k.", "england"),
+            "eu": ("european union",), "emirates": ("united arab emirates",), "saudi": ("saudi arabia",)}
+
+
+def phrases(stem: str) -> tuple[str, ...]:
+    """Lower-case phrases that also name what `stem` names ("united states" for "American")."""
+    return tuple(p for other in alternatives(stem) for p in _PHRASES.get(other, ()))
+
+
 def alternatives(stem: str) -> frozenset[str]:
     """`stem` and the stems that stand for the same thing (just `stem` when it names nothing)."""
     return _table().get(stem, frozenset((stem,)))

@@ -68,6 +68,8 @@ _DEFINITION = re.compile(
     r"|" + _LEAD + r"what\s+(?:does|did|do)\s+(?P<y>[^?]{1,60}?)\s+(?:mean|stand\s+for|refer\s+to)\b"
     r"|" + _LEAD + r"what\s+is\s+meant\s+by\s+(?:an?\s+|the\s+)?(?P<z>[^?]{1,60}?)\s*\??\s*$",
     re.I)
+# "What is a domain in PostgreSQL?": where the term is used, not part of it.
+_WHERE_DEFINED = re.compile(r"\s+(?i:in|within|under|for)\s+(?i:the\s+)?[A-Z][\w’'-]*(\s+[A-Z][\w’'-]*){0,2}$")
 # "..., according to the author?", "... in Melvin's view?": who says it, not what is asked.
 _ATTRIBUTION = re.compile(r"[,;]?\s*(?:according to|in the view of|as seen by|per)\s+[^,?]{1,40}\??\s*$"
                           r"|[,;]\s*as\s+[^,?]{1,40}\??\s*$"
@@ -107,7 +109,9 @@ _ASKS_FOR = re.compile(
     r"from|that|which|who)\b)[a-z][\w-]*\s*){1,3})", re.I)
 _GENERIC = frozenset("""kind kinds type types sort sorts way ways thing things part parts number amount one ones
     reason reasons happened happens point points role effect effects difference differences purpose""".split())
-_WHEN = re.compile(_LEAD + r"(when\b|(in |on )?(what|which) (years?|dates?|days?|months?|times?|weeks?)\b)", re.I)
+_WHEN = re.compile(_LEAD + r"(when\b(?!\s+(can|could|may|might|must|should|would|will|is|are|does|do)\b)|"
+                   r"(in |on )?(what|which) (years?|dates?|days?|months?|times?|weeks?)\b(?!\s+(zones?|limits?|stamps?|"
+                   r"outs?|frames?|periods?|intervals?|series)\b))", re.I)
 _BROAD = re.compile(r"\b(articles|sources|documents|writers|authors|pieces|posts|texts|compare|comparing|contrast|"
                     r"differ|differs|different|both|each|across|all of them|two of the)\b", re.I)
 _PRONOUNS = frozenset("he she it they them him her his hers its their theirs this that these those".split())
@@ -201,6 +205,7 @@ def _form(text: str) -> tuple[str, str]:
     definition = _DEFINITION.match(_ATTRIBUTION.sub("?", text))
     if definition:
         subject = next(g for g in definition.groups() if g)
+        subject = _WHERE_DEFINED.sub("", subject)  # "a domain in PostgreSQL": the domain
         words = WORD.findall(subject)
         # "What is Russia's BATNA?" and "Who is Donald Jensen?" define; "What was the outcome of the
         # talks in Istanbul last week?" is a question about something else.
@@ -287,8 +292,7 @@ def candidates(kind: str, sentence: str) -> frozenset[str]:
 
 
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?|centuries|nights?|terms?|semesters?)"
-_COUNTED = r"(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|" \
-           r"forty|fifty|sixty|hundred|several|few|many|a few|a couple of)"
+_COUNTED = r"(?:\d[\d,.]*|a|an|" + "|".join(NUMBER_WORDS) + r"|several|few|many|a few|a couple of)"
 _REALISED = {
     "frequency": re.compile(
         rf"\b(every|each)\s+(other\s+|{_COUNTED}\s+)?(\w+\s+)?{_UNIT}\b|\b(once|twice|thrice|{_COUNTED}\s+times)\s+"

@@ -125,7 +125,7 @@ _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|ha
 def _says_what(word: str) -> re.Pattern:
     """A sentence that characterises `word` (compiled once per focus, not once per chunk)."""
     last = re.escape(word)
-    return re.compile(rf"{last}[’']?s?\W?{_COPULA}|\b[A-Z]\w+\s+{last}\b", re.I)
+    return re.compile(rf"{last}[’']?s?\W{{0,3}}({_COPULA}|[—–:]\s*(an?|the)\b)|\b[A-Z]\w+\s+{last}\b|\(\W?{last}\W?\)", re.I)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ Whether to answer at all is rag.abstain's call, made on the passages and on the 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Can
     return pool
 
 
+_CONCLUSION = re.compile(r"^\W*(therefore|thus|hence|so|accordingly|consequently|as a result|for this reason|"
+                         r"that is why|this is why|which is why)\b", re.I)
 _ENDS = ".!?…:;"
 _CLOSERS = "\"'”’»)]"
 
@@ -115,7 +118,13 @@ def whole(text: str, start: int, end: int) -> bool:
     if quote.rstrip().rstrip(_CLOSERS)[-1:] in _ENDS:
         return True
     after = text[end:end + 200].lstrip()
-    return not (after[:1].islower() or after[:1] in ",;")
+    last = quote.split()[-1].lower().strip(_CLOSERS) if quote.split() else ""
+    return not (after[:1].islower() or after[:1] in ",;" or last in _OPEN_WORDS)
+
+
+# Words a sentence cannot end with: a quote that stops on one was cut.
+_OPEN_WORDS = frozenset("a an the of to in on at by for from with and or but nor as than that which who whose whom "
+                        "if when while because his her its their our your my".split())
 
 
 def select(pool: list[Candidate], query: Query, max_sentences: int, margin: float,
@@ -129,6 +138,13 @@ def select(pool: list[Candidate], query: Query, max_sentences: int, margin: floa
 
     ranked = sorted(pool, key=lambda p: (-strength(p), p[1].rank, p[0].start_char))
     lead = ranked[0]
+    if query.form == "why" and _CONCLUSION.match(lead[0].quote):
+        # "Therefore ctid is useless as ...": the reason is the sentence before; it leads.
+        before = next((item for item in pool if item[1].source == lead[1].source
+                       and 0 <= lead[0].start_char - item[0].end_char <= 3), None)
+        if before is not None:
+            ranked = [before, *(item for item in ranked if item is not before)]
+            lead = before
     chosen = [lead]
     held = set(terms(lead[0].quote)) & set(query.terms)
     answers = set(query.answer_words(lead[0].quote))
