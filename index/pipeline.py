@@ -292,10 +292,12 @@ class Indexer:
         if unpaged:
             log.info("%d documents were indexed before page layouts were stored; reading them again", len(unpaged))
             manifest.forget_hash(unpaged)
-        known = manifest.docs()
-        if known and manifest.get_meta("reading") != READING_VERSION:
-            log.info("the readers changed since this index was made; reading its %d documents again", len(known))
-            manifest.forget_hash(list(known))
+        if manifest.get_meta("reading") != READING_VERSION:
+            known = manifest.docs()
+            if known:
+                log.info("the readers changed since this index was made; reading its %d documents again", len(known))
+                manifest.forget_hash(list(known))
+            manifest.set_meta(reading=READING_VERSION)  # what is written from now on is read the new way
 
     def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
         candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
@@ -397,7 +399,7 @@ class Indexer:
         self._write_batches(manifest, work, report)
         ids, texts = manifest.all_chunks()
         name = lexical.build(self.data_dir, ids, texts)
-        manifest.set_meta(bm25=name, state="clean", reading=READING_VERSION)
+        manifest.set_meta(bm25=name, state="clean")
         lexical.drop_others(self.data_dir, name)
         if needs_vectors and not (onnx_dir(self.data_dir, self.model.name) / "model.onnx").exists():
             export_onnx(self.embedder, onnx_dir(self.data_dir, self.model.name))

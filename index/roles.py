@@ -13,7 +13,7 @@ The rules read the sentence and the line it sits on, nothing else, so they work 
 - boilerplate: disclaimers, rights notices, "do not necessarily represent the views of";
 - heading: a whole line with no sentence ending, no bullet and no finite verb ("Potholes in the
   road to peace"; "Kiev is either split ..." has a verb and is a statement);
-- caption: a one-sentence line directly above a credit line.
+- caption: a one-sentence line directly above a credit line, or a court document's docket line.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ _BOILERPLATE = re.compile(
     r"(views|opinions|viewpoint)\b[^.]{0,80}\bdo(es)? not necessarily (represent|reflect)|views expressed (here|in this)|"
     r"violators will be|unauthori[sz]ed reproduction"
 )
+# A court document's docket or caption line ("No. 21–908. Argued December 6, 2022—Decided February
+# 22, 2023", "Cite as: 598 U. S. 69 (2023)", a filing stamp): it names the case, it states nothing.
+_DOCKET = re.compile(r"\bArgued\b[^.]{0,40}\d{4}\s*[—–-]\s*Decided\b|^\W*No\.\s*\d[\d–-]+\.|\bCite as:\s*\d"
+                     r"|\bCase\s+\d:\d\d-[a-z]{2}-\d+|\bDocument\s+\d+\s+Filed\s+\d", re.I)
 _FINITE_VERB = re.compile(
     r"(?i)\b(is|are|was|were|am|be|been|has|have|had|do|does|did|will|would|can|could|shall|should|may|might|must|"
     r"says|said|gets|got|goes|went|becomes|became|wants|wanted|needs|needed|makes|made|seems|seemed)\b|n[’']t\b")
@@ -64,6 +68,8 @@ def sentence_role(text: str, start: int, end: int, in_comment: bool = False) -> 
         return "credit"
     if _BOILERPLATE.search(sentence):
         return "boilerplate"
+    if _DOCKET.search(line) and len(line.split()) <= 20:
+        return "caption"
     if whole_line and not in_comment and not _SENTENCE_END.search(sentence) and not _BULLET.match(line) \
             and len(sentence.split()) <= _MAX_HEADING_WORDS and not _FINITE_VERB.search(sentence):
         return "heading"

@@ -109,7 +109,7 @@ _ASKS_FOR = re.compile(
     r"from|that|which|who)\b)[a-z][\w-]*\s*){1,3})", re.I)
 _GENERIC = frozenset("""kind kinds type types sort sorts way ways thing things part parts number amount one ones
     reason reasons happened happens point points role effect effects difference differences purpose""".split())
-_WHEN = re.compile(_LEAD + r"(when\b(?!\s+(can|could|may|might|must|should|would|will|is|are|does|do)\b)|"
+_WHEN = re.compile(_LEAD + r"(when\b(?!\s+(can|could|may|might|must|should|would)\b)|"
                    r"(in |on )?(what|which) (years?|dates?|days?|months?|times?|weeks?)\b(?!\s+(zones?|limits?|stamps?|"
                    r"outs?|frames?|periods?|intervals?|series)\b))", re.I)
 _BROAD = re.compile(r"\b(articles|sources|documents|writers|authors|pieces|posts|texts|compare|comparing|contrast|"
@@ -206,6 +206,7 @@ def _form(text: str) -> tuple[str, str]:
     if definition:
         subject = next(g for g in definition.groups() if g)
         subject = _WHERE_DEFINED.sub("", subject)  # "a domain in PostgreSQL": the domain
+        subject = re.sub(r"\s*\([^)]*\)", "", subject) or subject  # "a WITH query (common table expression)"
         words = WORD.findall(subject)
         # "What is Russia's BATNA?" and "Who is Donald Jensen?" define; "What was the outcome of the
         # talks in Istanbul last week?" is a question about something else.
@@ -253,6 +254,7 @@ def key_terms(question: str) -> list[str]:
             continue
         is_number = any(ch.isdigit() for ch in word)
         is_name = index > 0 and word[0].isupper() and word.lower() not in _NOT_NAMES and len(word) > 1
+        is_name = is_name or ("_" in word.strip("_") and len(word) > 3)  # an identifier: pg_stat_statements
         if (is_number or is_name) and word not in found:
             found.append(word)
     return found
@@ -260,6 +262,12 @@ def key_terms(question: str) -> list[str]:
 
 # Two or more capitalised words in a row ("Vladimir Medinsky", "Russian Federation Council").
 _NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|de|von|van|bin|al))*\s+[A-Z][\w'’-]+")
+# Titles before a name, not names themselves ("Mr. Bittner": the name is Bittner).
+_TITLES = frozenset("Mr Mrs Ms Miss Mx Dr Prof Sir Dame Lord Lady Rev Fr Sr Jr Hon Gen Col Capt Lt Sgt Adm Gov Sen "
+                    "Rep Amb Justice Judge Chief President Minister Secretary Chancellor Senator Governor Mayor "
+                    "Petitioner Respondent Plaintiff Defendant Plaintiffs Defendants".split())
+# An abbreviation in capitals ("FBARs", "NATO"): an organisation or a thing, not a person.
+_ACRONYM = re.compile(r"[A-Z]{2,}s?\b")
 # A capitalised word that does not open a sentence.
 _PROPER = re.compile(r"(?<![.!?:\"“]\s)(?<!^)\b[A-Z][a-z]+")
 
@@ -274,7 +282,8 @@ def candidates(kind: str, sentence: str) -> frozenset[str]:
                  if (words := _named_words(match.group())) and not aliases.is_place(" ".join(words))]
         found += [m.group() for m in _PROPER.finditer(sentence)  # a surname alone: "Zelensky"
                   if m.group() not in FUNCTION_WORDS and not aliases.is_place(m.group())
-                  and not any(n.start() <= m.start() < n.end() for n in names)]
+                  and not any(n.start() <= m.start() < n.end() for n in names)
+                  and not _ACRONYM.match(sentence, m.start()) and m.group() not in _TITLES]
     elif kind == "place":
         found = [m.group() for m in _PROPER.finditer(sentence) if m.group() not in FUNCTION_WORDS]
     elif kind == "date":

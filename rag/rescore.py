@@ -122,6 +122,14 @@ _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|ha
 
 
 @functools.lru_cache(maxsize=256)
+def _opens_with(word: str) -> re.Pattern:
+    """A sentence that starts with the term and says what it does ("WITH provides a way to ...",
+    "Partitioning refers to ...", "A partial index is ..."): how a manual defines a term."""
+    return re.compile(rf"^\W*(?:the\s+|an?\s+)?(?:\w+\s+)?{re.escape(word)}\w*\W{{0,2}}(?:\s+\S+)?\s+(?:is|are|was|were|means|"
+                      rf"refers|provides|stores|contains|consists|allows|lets|represents|defines|describes|denotes|"
+                      rf"specifies|returns|creates|removes|reclaims|computes|controls|determines|causes|makes)\b", re.I)
+
+
 def _says_what(word: str) -> re.Pattern:
     """A sentence that characterises `word` (compiled once per focus, not once per chunk)."""
     last = re.escape(word)
@@ -161,8 +169,8 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
         # The sentence that says what X is ("X, the former minister", "X is ..."); half for one that
         # only names X. (Crediting the sentence next to a mere mention was tried: it lost on dev.)
         focus = set(query.focus_terms)
-        says_what = _says_what(query.focus.split()[-1])
-        return [(weight if says_what.search(text) else weight / 2) if focus <= present else 0.0
+        says_what, opens = _says_what(query.focus.split()[-1]), _opens_with(query.focus.split()[0])
+        return [(weight if says_what.search(text) or opens.match(text) else weight / 2) if focus <= present else 0.0
                 for text, present in zip(texts, sentence_terms(chunk))]
     return [0.0] * len(chunk.sentences)
 

@@ -135,3 +135,20 @@ CREATE INDEX ON films (code);</pre>
 ])
 def test_the_splitter_knows_legal_and_technical_abbreviations(text, expected):
     assert [text[a:b] for a, b in split_sentences(text)] == expected
+
+
+def test_an_index_made_by_older_readers_is_read_again(tmp_path, cli):
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "light.txt").write_text(_wrapped(60), encoding="utf-8")
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    assert cli("index", docs, env=env).code == 0
+    hits = cli("search", "How many steps does the climb have?", "--json", env=env).json()
+    assert "The climb has 112 steps" in " ".join(hits[0]["text"].split())
+    assert cli("index", docs, "--json", env=env).json()["changed"] == []  # same readers: nothing to do
+    with sqlite3.connect(tmp_path / "data" / "manifest.sqlite") as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'reading'")  # as an index of the readers before
+    assert cli("index", docs, "--json", env=env).json()["changed"] == ["light.txt"]
+    assert cli("index", docs, "--json", env=env).json()["changed"] == []

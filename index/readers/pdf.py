@@ -87,13 +87,20 @@ class PdfReader:
                     pages[-1] = dataclasses.replace(pages[-1], end=pages[-1].end - 1)
                 parts.append(joint)
                 at += len(joint)
-            notes_at, body_at = (None, None) if notes_from is None else (spans[notes_from][0], None)
-            if notes_at is not None and _open_ended(text[:notes_at]):
-                # The body's last sentence runs on over the page: the footnotes go first, so that
-                # nothing stands between the two halves of that sentence.
-                small_print = text[notes_at:].rstrip()
-                text, notes_at, body_at = (small_print + _SEPARATOR + text[:notes_at].rstrip(), 0,
-                                           len(small_print) + len(_SEPARATOR))
+            missed, shift = _missed_running_head(text) if ends_open and index not in recognised else ("", 0)
+            if missed:
+                text = text[shift:]
+            notes_at, body_at = (None, None) if notes_from is None else (spans[notes_from][0] - shift, None)
+            if notes_at is not None:
+                # A sentence running on from the last page, or on to the next, is not cut by the
+                # footnotes: they go after the first sentence the page finishes, or first.
+                body, small_print = text[:notes_at].rstrip(), text[notes_at:].rstrip()
+                head = _first_sentence_end(body) if ends_open else 0
+                if head is not None and (head or _open_ended(body)):
+                    before = body[:head].rstrip()
+                    text = (before + _SEPARATOR if before else "") + small_print + _SEPARATOR + body[head:].lstrip()
+                    notes_at = len(before) + len(_SEPARATOR) if before else 0
+                    body_at = notes_at + len(small_print) + len(_SEPARATOR)
             ends_open = (notes_at is None or body_at is not None) and _open_ended(text)
             parts.append(text)
             boxes = ()
@@ -101,7 +108,7 @@ class PdfReader:
                 boxes = tuple((at + a, at + b, *recognised[index][n].box)
                               for n, (a, b) in spans.items())
             pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
-                              running=tuple(dropped[index]), boxes=boxes,
+                              running=tuple(dropped[index]) + ((missed,) if missed else ()), boxes=boxes,
                               footnotes=None if notes_at is None else at + notes_at,
                               body=None if body_at is None else at + body_at))
             at += len(text)
@@ -112,6 +119,25 @@ class PdfReader:
             reason = next((note.split(": ", 1)[1] for note in notes if "not recognised" in note), "")
             raise InputError("no page has text: " + (reason or "every page is blank"))
         return Reading("".join(parts), "pdf", pages=tuple(pages), notes=tuple(notes))
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?:\s+(?=[A-Z“\"‘(§])|\n\n)")
+
+
+def _missed_running_head(text: str) -> tuple[str, int]:
+    """A short line heading a page between the two halves of a sentence ("Because Hewitt's" /
+    "Gorsuch, J., dissenting" / "compensation did not ..."): a running head the rules missed (it
+    shows on the first page of an opinion only), and how much text it takes with its break."""
+    first, joint, rest = text.partition(_SEPARATOR)
+    if joint and len(first) <= 40 and rest[:1].islower() and first.rstrip()[-1:] not in ".!?:;":
+        return first, len(first) + len(joint)
+    return "", 0
+
+
+def _first_sentence_end(text: str) -> int | None:
+    """Where the first sentence of `text` ends (after its full stop and the space after it)."""
+    match = _SENTENCE_END.search(text)
+    return match.end() if match else None
 
 
 def _open_ended(text: str) -> bool:
