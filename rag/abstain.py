@@ -114,16 +114,14 @@ def answer_type_gap(question: str | Query, quotes: Sequence[str]) -> str | None:
             return "the passages that match the question give no date or time for it"
     if query.expects in ("person", "place", "organisation", "occupation"):
         if not any(new_answers(query.expects, candidates(query.expects, q), query.words) for q in lead):
-            what = {"person": "name anyone", "place": "name a place",
-                    "organisation": f"name {_a(query.asks_for or 'organisation')}",
-                    "occupation": "say what the work or profession was"}[query.expects]
-            return f"the passages that match the question do not {what} it could be" \
-                if query.expects in ("person", "place", "organisation") else f"the passages that match the question do not {what}"
+            return "the passages that match the question " + {
+                "person": "do not name anyone it could be", "place": "do not name a place it could be",
+                "organisation": f"do not name {_a(query.asks_for or 'organisation')} it could be",
+                "occupation": "do not say what the work or profession was"}[query.expects]
     if query.expects in ("money", "age"):
         if not any(new_answers(query.expects, candidates(query.expects, q), query.words) for q in quotes):
-            what = "an amount of money" if query.expects == "money" else "anyone's age"
-            return f"the passages that match the question give no {what} for it" if query.expects == "money" \
-                else "the passages that match the question do not give anyone's age"
+            return "the passages that match the question " + (
+                "give no amount of money for it" if query.expects == "money" else "do not give anyone's age")
     return None
 
 

@@ -3,10 +3,11 @@ printed page reads it, with where each page lies in the text, so chunks stay wit
 citations name it (docs/formats.md).
 
 Ligatures are spelt out, also where the font maps one to a bare "f"; a word split by a hyphen at a
-line end is joined, across a page break too; lines are joined back into paragraphs; running heads,
-footers and watermarks are dropped from the text and kept in the page's record; footnotes are
-marked where they start; a two-column page is read column by column. Pages are separated by a blank
-line. A page that is a scan (an image over much of it and next to no text layer) is read by OCR
+line end is joined, across a page break too; lines are joined back into paragraphs by where they
+stop on the page, a centred caption or docket line standing apart; running heads, footers and
+watermarks are dropped from the text and kept in the page's record; footnotes are marked where
+they start, and placed where they cut no sentence; a two-column page is read column by column.
+Pages are separated by a blank line, or by a space where a sentence runs on over the break. A page that is a scan (an image over much of it and next to no text layer) is read by OCR
 (index.ocr) and marked so in its page record and notes; without an OCR engine it is reported, and a
 PDF with no readable page is refused saying why. Encrypted, damaged and empty files each get one
 line.
