@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.readers.base import PROSE_KINDS, Block
+from index.sentences import split_sentences
 
 # Zero-width characters, bidi embeddings/overrides/isolates, BOM, soft hyphen, word joiners.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -138,8 +139,6 @@ def _past_sentence(text: str, cut: int) -> int:
     sentence, so the sentence stays whole in the part before (and its citation names both pages)."""
     if not 0 < cut < len(text) or text[cut - 1] != " ":
         return cut
-    from index.sentences import split_sentences
-
     window = max(0, cut - 3000)
     for a, b in split_sentences(text, window, min(len(text), cut + 3000)):
         if a < cut < b:

@@ -122,6 +122,7 @@ _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|ha
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def _opens_with(word: str) -> re.Pattern:
     """A sentence that starts with the term and says what it does ("WITH provides a way to ...",
     "Partitioning refers to ...", "A partial index is ..."): how a manual defines a term."""
