@@ -444,7 +444,7 @@ class Indexer:
             vectors = self._embed(texts)
             row = {text: i for i, text in enumerate(texts)}
             self.store.upsert(chunks, vectors[[row[c.indexed_text] for c in chunks]])
-            sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_texts()]] for c in chunks}
+            sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_inputs()]] for c in chunks}
         manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch], sentence_vectors)
         stale = sorted(old - {c.chunk_id for c in chunks})
         if stale:
@@ -494,7 +494,7 @@ def _unchanged_since(path: Path, doc: Document) -> bool:
 
 def _texts_of(chunks: list[Chunk]) -> list[str]:
     """Chunks and their sentences, for one embedding pass; overlapping chunks share sentences."""
-    return list(dict.fromkeys([c.indexed_text for c in chunks] + [t for c in chunks for t in c.sentence_texts()]))
+    return list(dict.fromkeys([c.indexed_text for c in chunks] + [t for c in chunks for t in c.sentence_inputs()]))
 
 
 def _removed(known: dict, roots: set[Path], seen: set[str], report: IndexReport) -> list[str]:

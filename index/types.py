@@ -54,6 +54,13 @@ class Chunk:
     def sentence_texts(self) -> list[str]:
         return [self.text[s.start:s.end] for s in self.sentences]
 
+    def sentence_inputs(self) -> list[str]:
+        """What each sentence is embedded as: the sentence under the chunk's headings, so "The default
+        is 100." under "CREATE TABLE › Storage Parameters › fillfactor" is about fillfactor."""
+        from index.chunk import indexed_text
+
+        return [indexed_text(text, self.section) for text in self.sentence_texts()]
+
     @property
     def indexed_text(self) -> str:
         """The text embedded and matched lexically: the chunk under its headings (index.chunk)."""

@@ -94,3 +94,18 @@ def test_a_sentence_longer_than_the_window_is_split_not_truncated(tokens):
     assert len(chunks) >= 8
     assert all(c.n_tokens <= 50 for c in chunks)
     assert chunks[-1].text.endswith("end.")
+
+
+def test_a_chunk_and_its_sentences_are_embedded_under_their_headings():
+    from index.types import Chunk, SentenceSpan
+
+    text = "The fillfactor is a percentage. 100 is the default."
+    spans = (SentenceSpan(0, 31, 0, 31), SentenceSpan(32, 51, 32, 51))
+    manual = Chunk("c1", "create_table.html", 0, text, 0, 51, section="CREATE TABLE › Storage Parameters › fillfactor",
+                   sentences=spans)
+    assert manual.indexed_text == f"CREATE TABLE › Storage Parameters › fillfactor\n{text}"
+    # "100 is the default." alone is about nothing; under its heading it is about fillfactor
+    assert manual.sentence_inputs() == ["CREATE TABLE › Storage Parameters › fillfactor\nThe fillfactor is a percentage.",
+                                        "CREATE TABLE › Storage Parameters › fillfactor\n100 is the default."]
+    page = Chunk("c2", "opinion.pdf", 0, text, 0, 51, section="page 3", sentences=spans)
+    assert page.sentence_inputs() == page.sentence_texts() and page.indexed_text == text  # a page is not a heading
