@@ -61,7 +61,7 @@ _LEAD = r"^\W*(?:(?:so|and|but|ok(?:ay)?|now|then|also|please)\W+)*"
 _YESNO = re.compile(_LEAD + _AUXILIARY + r"\b", re.I)
 _WHY = re.compile(_LEAD + r"(why\b|how come\b|what (caused|causes|led to|leads to|made|makes|drove|drives|prompted|"
                   r"explains)\b|for what reason\b|what (is|was|were|are) the (reasons?|causes?|motives?|purpose)\b)", re.I)
-_HOW = re.compile(_LEAD + r"how\b(?!\s+(many|much|long|old|far|often|large|big|soon|quickly|fast|come)\b)", re.I)
+_HOW = re.compile(_LEAD + r"how\b(?!\s+(many|much|long|old|far|often|frequently|regularly|large|big|soon|quickly|fast|come)\b)", re.I)
 _DEFINITION = re.compile(
     _LEAD + r"(?:who|what)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(?P<x>[^?]{1,60}?)\s*\??\s*$"
     r"|" + _LEAD + r"what\s+(?:does|did|do)\s+[\w’'. -]{1,40}?\s+mean\s+by\s+(?:an?\s+|the\s+)?(?P<w>[^?]{1,60}?)\s*\??\s*$"
@@ -272,6 +272,14 @@ _ACRONYM = re.compile(r"[A-Z]{2,}s?\b")
 _PROPER = re.compile(r"(?<![.!?:\"“]\s)(?<!^)\b[A-Z][a-z]+")
 
 
+# "held in Belarus and Istanbul", "at Quillby": a capitalised word after a preposition of place is a
+# place, not a person's surname.
+_LOCATIVE = re.compile(r"\b(?:in|at|near|outside|inside|across|throughout)\s+(?:[A-Z][\w’'-]*,?\s+(?:and|or)\s+)?$")
+# Where a program keeps something: a directory or file path, a file name, a catalog or setting name.
+_LOCATION = re.compile(r"(?<![\w/])(?:(?=[\w.$~/-]*[A-Za-z])(?:[$~.]?/[\w.$-]+|[$\w.-]+/[\w.$-]+/)[\w.$/-]*|[\w-]+\.(?:conf|cfg|ini|json|ya?ml|toml|log|txt|csv|db|"
+                       r"sqlite|xml|html?|sh|py|so|dll|exe)\b|[a-z][a-z0-9]*_[a-z0-9_]+)")
+
+
 def candidates(kind: str, sentence: str) -> frozenset[str]:
     """What in `sentence` could answer a `kind` question, folded: whole names for `person` ("vladimir
     medinsky"), capitalised words inside the sentence for `place`, numbers for `number`, dates and
@@ -283,9 +291,11 @@ def candidates(kind: str, sentence: str) -> frozenset[str]:
         found += [m.group() for m in _PROPER.finditer(sentence)  # a surname alone: "Zelensky"
                   if m.group() not in FUNCTION_WORDS and not aliases.is_place(m.group())
                   and not any(n.start() <= m.start() < n.end() for n in names)
-                  and not _ACRONYM.match(sentence, m.start()) and m.group() not in _TITLES]
+                  and not _ACRONYM.match(sentence, m.start()) and m.group() not in _TITLES
+                  and not _LOCATIVE.search(sentence, 0, m.start())]
     elif kind == "place":
         found = [m.group() for m in _PROPER.finditer(sentence) if m.group() not in FUNCTION_WORDS]
+        found += [m.group() for m in _LOCATION.finditer(sentence)]  # a manual's places: pg_wal, /etc/x, a.conf
     elif kind == "date":
         found = [m.group() for m in _DATE.finditer(sentence)]
     elif kind in _REALISED:

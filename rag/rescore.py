@@ -101,11 +101,14 @@ def _shares(chunk: Chunk, weighted_terms: Mapping[str, float]) -> list[float]:
             for present in sentence_terms(chunk)]
 
 
-# A reason or a purpose ("because", "so that", "in order to", "this is why"), for why-questions.
+# A reason or a purpose ("because", "so that", "in order to", "this is why"), for why-questions; a
+# sentence that opens by drawing a conclusion ("So again, everything turns on ...", "Therefore ...")
+# gets half: the reason is usually the sentence it concludes from.
 _REASON = re.compile(r"\b(because|since|due to|owing to|as a result|so that|in order to|the reason|that is why|this is "
                      r"why|which is why|therefore|thus|hence|led to|leads to|lead to|caused|causes|given that|means that|"
                      r"meaning that|so as to|aimed? (at|to)|intended to|to ensure|for fear)\b|\bso\b(?! far| much| many)",
                      re.I)
+_CONCLUSION = re.compile(r"^\W*(so|thus|therefore|hence|accordingly|consequently|as a result)\b", re.I)
 # A step of a procedure, for "how do I ...": an imperative, a command or setting named in the text
 # ("CREATE INDEX CONCURRENTLY", "checkpoint_timeout", "--jobs"), or a sentence that says how it is done.
 _PROCEDURE = re.compile(
@@ -122,7 +125,6 @@ _COPULA = r"(,|\s+\(|\s+(is|are|was|were|means|meant|refers|stands|would mean|ha
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)
 def _opens_with(word: str) -> re.Pattern:
     """A sentence that starts with the term and says what it does ("WITH provides a way to ...",
     "Partitioning refers to ...", "A partial index is ..."): how a manual defines a term."""
@@ -131,6 +133,7 @@ def _opens_with(word: str) -> re.Pattern:
                       rf"specifies|returns|creates|removes|reclaims|computes|controls|determines|causes|makes)\b", re.I)
 
 
+@functools.lru_cache(maxsize=256)
 def _says_what(word: str) -> re.Pattern:
     """A sentence that characterises `word` (compiled once per focus, not once per chunk)."""
     last = re.escape(word)
@@ -163,7 +166,7 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
         found = _CANDIDATES_CACHE.get_or_make(key, lambda: tuple(candidates(query.expects, text) for text in texts))
         return [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
     if query.form == "why":
-        return [weight if _REASON.search(text) else 0.0 for text in texts]
+        return [(weight / 2 if _CONCLUSION.match(text) else weight) if _REASON.search(text) else 0.0 for text in texts]
     if query.form == "howto":
         return [weight if _PROCEDURE.search(text) else 0.0 for text in texts]
     if query.form == "definition" and query.focus_terms:

@@ -20,6 +20,7 @@ from rag.query import analyse, key_terms
     ("How long should I bake bread?", "wh", "duration"),
     ("How often is the light inspected?", "wh", "frequency"),
     ("How many times a year do they meet?", "wh", "frequency"),
+    ("How frequently does the server start a checkpoint?", "wh", "frequency"),
     ("How old was Kate Bartenwerfer when she bought the house?", "wh", "age"),
     ("What is the retail price of the module?", "wh", "money"),
     ("Which law firm represented Bittner?", "wh", "organisation"),
@@ -71,6 +72,13 @@ def test_a_place_a_number_and_a_date():
     how_many = analyse("How many rounds of negotiations have been held?")
     assert how_many.holds_answer("Both sides have conducted five rounds of direct negotiations.")
     assert not how_many.holds_answer("Both sides have conducted direct negotiations.")
+    manual = analyse("Where does ANALYZE put the statistics it collects?")  # a manual's places
+    assert manual.holds_answer("ANALYZE stores the results in the pg_statistic system catalog.")
+    assert manual.holds_answer("The files are kept in /var/lib/postgresql/15/main.")
+    assert not manual.holds_answer("ANALYZE collects statistics and/or samples about 3/4 of the table.")
+    led = analyse("Who led Ukraine's delegation at the talks?")  # after "in", a capital names a place
+    assert not led.holds_answer("The negotiations held in Belarus and Istanbul were led by delegations.")
+    assert led.holds_answer("The delegation in Istanbul was led by Rustem Umerov.")
     when = analyse("When did the talks restart?")
     assert when.holds_answer("The talks restarted on May 15th.") and when.holds_answer("They met in March 2022.")
     assert not when.holds_answer("The talks restarted in Istanbul.")

@@ -43,6 +43,24 @@ def test_sentence_roles(sentence, role):
     assert sentence_role(PAGE, start, start + len(sentence)) == role
 
 
+@pytest.mark.parametrize("sentence, role", [
+    ("See Brief for Petitioners 28; supra, at 47–48.", "reference"),
+    ("See, e. g., Brief for American College of Tax Counsel as Amicus Curiae 18, 21 (identifying guidance).",
+     "reference"),
+    ("United States v. Boyd, 991 F. 3d 1077, 1079 (CA9 2021).", "reference"),
+    ("Id., at 456–457.", "reference"),
+    ("For more information see Chapter 68.", "reference"),
+    ("The table access method API is described in Chapter 63.", "reference"),
+    ("See Section 28.4.2 for details.", "reference"),
+    # statements that name a case or start with "See" are still statements
+    ("In Lynch v. Arizona, 578 U. S. 613 (2016), this Court held that Simmons applies.", "body"),
+    ("See that the server is stopped before you copy the files.", "body"),
+    ("Accordingly, the judgment is reversed.", "body"),
+])
+def test_a_sentence_that_only_points_elsewhere_is_a_reference(sentence, role):
+    assert sentence_role(sentence, 0, len(sentence)) == role
+
+
 def test_in_a_reader_comment_a_line_without_a_full_stop_is_talk():
     text = "I'll send a map later\n\nUS and Russia split Ukraine down the Dneipr\n"
     start = text.index("US and")
@@ -93,3 +111,17 @@ def test_every_generator_name_has_an_answerer():
     from rag.config import GENERATORS
 
     assert tuple(FACTORIES) == GENERATORS
+
+
+def test_asked_what_something_is_a_lead_that_points_back_follows_the_sentence_it_points_to():
+    query = analyse("What is a WITH query?")
+    hits = [_hit("a.html", 1, [("WITH provides a way to write auxiliary statements for use in a larger query.", 0, 0.9,
+                                "body"),
+                               ("These statements, often called CTEs, define temporary tables for one query.", 78, 1.1,
+                                "body"),
+                               ("Each auxiliary statement can be a SELECT.", 500, 0.7, "body")])]
+    chosen = select(candidates(hits), query, max_sentences=3, margin=0.3)
+    assert [s.start_char for s, _ in chosen][:2] == [0, 78]
+    yesno = analyse("Do these statements define temporary tables?")  # a yes/no: the lead itself answers
+    assert select(candidates(hits), yesno, max_sentences=3, margin=0.3)[0][0].start_char == 78
+

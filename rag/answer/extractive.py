@@ -101,6 +101,10 @@ def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Can
 
 _CONCLUSION = re.compile(r"^\W*(therefore|thus|hence|so|accordingly|consequently|as a result|for this reason|"
                          r"that is why|this is why|which is why)\b", re.I)
+# A lead that opens by pointing back at the sentence before ("This deadlock ...", "Such plans ...").
+_POINTS_BACK = re.compile(r"^\W*(this|these|those|such)\s+(?!(is|was|are|were|has|had|will|would|can|could|may|might|must|"
+                          r"should|who|which|that|year|week|month|morning|evening|afternoon|time|summer|winter|spring|"
+                          r"autumn|fall|weekend|century|decade|quarter|session|term)\b)[\"“‘']?[a-z]", re.I)
 _ENDS = ".!?…:;"
 _CLOSERS = "\"'”’»)]"
 
@@ -138,8 +142,11 @@ def select(pool: list[Candidate], query: Query, max_sentences: int, margin: floa
 
     ranked = sorted(pool, key=lambda p: (-strength(p), p[1].rank, p[0].start_char))
     lead = ranked[0]
-    if query.form == "why" and _CONCLUSION.match(lead[0].quote):
-        # "Therefore ctid is useless as ...": the reason is the sentence before; it leads.
+    points_back = query.form in ("definition", "wh") and _POINTS_BACK.match(lead[0].quote)
+    if (query.form == "why" and _CONCLUSION.match(lead[0].quote)) or points_back:
+        # "Therefore ctid is useless as ...": the reason is the sentence before. Asked what X is,
+        # "This 'fighting for talks' deadlock has ...", "These statements, which are often referred
+        # to as CTEs, ...": what X is was said in the sentence before. It leads; the lead follows it.
         before = next((item for item in pool if item[1].source == lead[1].source
                        and 0 <= lead[0].start_char - item[0].end_char <= 3), None)
         if before is not None:
