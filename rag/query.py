@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.lexical import terms
@@ -162,8 +163,11 @@ def analyse(question: str) -> Query:
     form, focus = _form(text)
     expects = _expects(text, form)
     counted = re.match(_LEAD + r"how\s+(many|much)\s+", text, re.I)
-    if expects == "number" and counted:  # "how many defense witnesses": a number next to them answers it
-        focus = " ".join(_noun_phrase(WORD.findall(text[counted.end():])))
+    measured = re.match(_LEAD + r"how\s+(large|big|long|tall|wide|heavy|high|deep|far|fast)\s+(is|are|was|were|can|could|"
+                        r"should|will|would|does|do)\s+(?:(?:the|a|an|each|every|one|your|my|our|their|its)\s+)?", text, re.I)
+    if expects == "number" and (counted or measured):
+        # "how many defense witnesses", "how large is each WAL segment file": a number next to them answers it
+        focus = " ".join(_noun_phrase(WORD.findall(text[(counted or measured).end():])))
     return Query(
         text=text, terms=tuple(dict.fromkeys(terms(text))), names=tuple(key_terms(text)),
         words=frozenset(fold(w) for w in WORD.findall(text)), form=form, expects=expects, focus=focus,
@@ -181,7 +185,7 @@ def _noun_phrase(words: list[str]) -> list[str]:
     """The words of a question up to its verb: "defense witnesses testified ..." gives the first two."""
     found = []
     for word in words[:4]:
-        if word.lower() in _NOT_NOUNS or (found and word.lower().endswith("ed") and len(word) > 4):
+        if word.lower() in _NOT_NOUNS or (found and word.lower().endswith(("ed", "ly")) and len(word) > 4):
             break
         found.append(word)
     return found
@@ -339,6 +343,19 @@ def new_answers(kind: str, found: frozenset[str], question_words: frozenset[str]
     if kind == "person":  # most of the name is new: "Foreign Minister Lavrov" answers "which minister"
         return frozenset(name for name in found if len(set(name.split()) - question_words) > len(name.split()) / 2)
     return found - question_words
+
+
+def counts(quote: str, focus: Sequence[str]) -> bool:
+    """A number within three words before a focus term (stems: "five rounds", "16 defense
+    witnesses"), or within four after it ("the plaintiffs ... are seventeen", "accounts, 272 in all")."""
+    words = WORD.findall(quote)
+    stems = [terms(w)[:1] for w in words]
+    for i, stem in enumerate(stems):
+        if not focus or (stem and stem[0] in focus):
+            window = words[max(0, i - 3):i + 5] if focus else words
+            if any(has_number(w) for w in window):
+                return True
+    return False
 
 
 def has_number(text: str) -> bool:

@@ -21,7 +21,7 @@ from index.roles import UNRANKED
 from index.types import Chunk
 from rag import aliases
 from rag.cache import LruCache
-from rag.query import Query, candidates, new_answers
+from rag.query import Query, candidates, counts, new_answers
 from rag.types import ScoredSentence
 
 
@@ -164,7 +164,14 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
     if query.expects:
         key = (chunk.chunk_id, query.expects)
         found = _CANDIDATES_CACHE.get_or_make(key, lambda: tuple(candidates(query.expects, text) for text in texts))
-        return [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
+        bonuses = [weight if new_answers(query.expects, words, query.words) else 0.0 for words in found]
+        if query.expects == "number" and query.focus_terms:
+            # "How many accounts ...", "How large is each WAL segment file?": full weight for a number
+            # beside what is counted ("272 accounts", "segment files, normally each 16 MB"), half for
+            # a number about something else ("pages, normally 8 kB each").
+            focus = query.focus_terms
+            bonuses = [b if not b or counts(text, focus) else b / 2 for b, text in zip(bonuses, texts)]
+        return bonuses
     if query.form == "why":
         return [(weight / 2 if _CONCLUSION.match(text) else weight) if _REASON.search(text) else 0.0 for text in texts]
     if query.form == "howto":

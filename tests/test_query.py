@@ -52,6 +52,19 @@ def test_focus_is_what_a_definition_or_a_count_is_about():
     assert analyse("What is Russia's BATNA, according to the author?").focus == "Russia's BATNA"
     assert analyse("What does Melvin mean by the Ukrainian minimum?").focus == "Ukrainian minimum"
     assert analyse("How many rounds of negotiations have been held?").focus == "rounds"
+    assert analyse("How large is each WAL segment file normally?").focus == "WAL segment file"
+
+
+def test_a_number_beside_what_is_counted_or_measured():
+    from rag.abstain import answer_type_gap
+    from rag.query import counts
+
+    segment = analyse("How large is each WAL segment file normally?").focus_terms
+    assert counts("WAL logs are stored as a set of segment files, normally each 16 MB in size.", segment)
+    assert not counts("Each segment is divided into pages, normally 8 kB each.", segment)  # the pages' size
+    # "How many X" abstains without a number beside X; what is measured may be named otherwise
+    assert answer_type_gap("How many rounds of talks were held?", ["The talks were held in 2022 in three cities."])
+    assert not answer_type_gap("How large is the EU loan?", ["The €90 billion mortgage was agreed by EU leaders."])
     assert analyse("Who is Rubio?").focus_terms == ("rubio",)
 
 
