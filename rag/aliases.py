@@ -75,10 +75,30 @@ _PLACES = frozenset({
 
 
 def is_place(name: str) -> bool:
-    """A country, its people or its capital ("Ukrainian", "Moscow", "United States"): not a person."""
-    if " ".join(name.lower().split()) in _PLACES:
+    """A country, its people or its capital ("Ukrainian", "Moscow", "United States"), or a country or
+    state of the world's (ISO 3166: "Romania", "Arizona", "New South Wales"): not a person."""
+    folded = " ".join(name.lower().split())
+    if folded in _PLACES or folded in _world():
         return True
     return len(name.split()) == 1 and any(stem in _table() for stem in terms(name))
+
+
+# The top-level divisions of the countries whose courts and press most documents come from; not
+# counties or boroughs, whose names are often surnames ("Kent").
+_DIVISION_COUNTRIES = ("US", "CA", "AU", "GB", "IN")
+_DIVISION_TYPES = frozenset({"State", "Province", "Territory", "Country", "District", "Outlying area", "Union territory"})
+
+
+@functools.lru_cache(maxsize=1)
+def _world() -> frozenset[str]:
+    """Country names (common, short and official) and the states and provinces above, folded."""
+    import pycountry
+
+    names = {getattr(c, field).lower() for c in pycountry.countries
+             for field in ("name", "common_name", "official_name") if getattr(c, field, None)}
+    names |= {d.name.lower() for code in _DIVISION_COUNTRIES for d in pycountry.subdivisions.get(country_code=code)
+              if d.type in _DIVISION_TYPES}
+    return frozenset(names)
 
 
 # Names of several words for a group above, matched as phrases (their words alone mean other things).

@@ -270,6 +270,16 @@ _NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|de|von|van|bin|al))
 _TITLES = frozenset("Mr Mrs Ms Miss Mx Dr Prof Sir Dame Lord Lady Rev Fr Sr Jr Hon Gen Col Capt Lt Sgt Adm Gov Sen "
                     "Rep Amb Justice Judge Chief President Minister Secretary Chancellor Senator Governor Mayor "
                     "Petitioner Respondent Plaintiff Defendant Plaintiffs Defendants".split())
+# A capitalised run with one of these words names an institution, a law or a place, not a person
+# ("Bank Secrecy Act", "Federal Government", "Court of Appeals", "Fifth Circuit").
+_INSTITUTION = frozenset("""Act Acts Code Rule Rules Amendment Constitution Statute Regulation Regulations Treaty
+    Government Court Courts Circuit Congress Senate House Parliament Assembly Cabinet Department Ministry Agency
+    Administration Commission Committee Council Board Bureau Office Service Services Authority Institute Institution
+    Center Centre Foundation Fund Bank Company Corporation Corp Inc Ltd LLC LLP Group Association Society Union
+    University College School Hospital Clinic Church Party Army Navy Force Forces Police Republic Kingdom Federation
+    State States County City Street Road Avenue Square Station Airport Port River Sea Ocean Mountains Island Islands
+    Energy Oil Gas News Times Post Journal Review Press Network Project Program Programme Initiative Plan Report
+    Form Forms Federal National International""".split())
 # An abbreviation in capitals ("FBARs", "NATO"): an organisation or a thing, not a person.
 _ACRONYM = re.compile(r"[A-Z]{2,}s?\b")
 # A capitalised word that does not open a sentence.
@@ -280,8 +290,9 @@ _PROPER = re.compile(r"(?<![.!?:\"“]\s)(?<!^)\b[A-Z][a-z]+")
 # place, not a person's surname.
 _LOCATIVE = re.compile(r"\b(?:in|at|near|outside|inside|across|throughout)\s+(?:[A-Z][\w’'-]*,?\s+(?:and|or)\s+)?$")
 # Where a program keeps something: a directory or file path, a file name, a catalog or setting name.
-_LOCATION = re.compile(r"(?<![\w/])(?:(?=[\w.$~/-]*[A-Za-z])(?:[$~.]?/[\w.$-]+|[$\w.-]+/[\w.$-]+/)[\w.$/-]*|[\w-]+\.(?:conf|cfg|ini|json|ya?ml|toml|log|txt|csv|db|"
-                       r"sqlite|xml|html?|sh|py|so|dll|exe)\b|[a-z][a-z0-9]*_[a-z0-9_]+)")
+_LOCATION = re.compile(r"(?<![\w/])(?:(?=[\w.$~/-]*[A-Za-z])(?:[$~.]?/[\w.$-]+|[$\w.-]+/[\w.$-]+/)[\w.$/-]*"
+                       r"|[\w-]+\.(?:conf|cfg|ini|json|ya?ml|toml|log|txt|csv|db|sqlite|xml|html?|sh|py|so|dll|exe)\b"
+                       r"|[a-z][a-z0-9]*_[a-z0-9_]+)")
 
 
 def candidates(kind: str, sentence: str) -> frozenset[str]:
@@ -291,7 +302,8 @@ def candidates(kind: str, sentence: str) -> frozenset[str]:
     if kind == "person":
         names = list(_NAME.finditer(sentence))
         found = [" ".join(words) for match in names
-                 if (words := _named_words(match.group())) and not aliases.is_place(" ".join(words))]
+                 if (words := _named_words(match.group())) and not aliases.is_place(" ".join(words))
+                 and not _INSTITUTION.intersection(words)]
         found += [m.group() for m in _PROPER.finditer(sentence)  # a surname alone: "Zelensky"
                   if m.group() not in FUNCTION_WORDS and not aliases.is_place(m.group())
                   and not any(n.start() <= m.start() < n.end() for n in names)

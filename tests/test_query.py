@@ -73,6 +73,9 @@ def test_a_person_is_a_whole_name_the_question_does_not_already_use():
     assert who.holds_answer("The Russian delegation is headed by Vladimir Medinsky, a former minister.")
     assert not who.holds_answer("With Russia's assault in its second week, Ukrainian and Russian delegates met.")
     assert not who.holds_answer("The Russian delegation arrived late.")  # "The Russian": a function word
+    # a country or state, an institution or a law is not anyone
+    assert not who.holds_answer("The Russian delegation arrived from Romania and Arizona.")
+    assert not who.holds_answer("The Russian delegation cited the Bank Secrecy Act and the Federal Government.")
     named = analyse("Which analyst called Medinsky's society obscurantist?")
     assert not named.holds_answer("The delegation is headed by Vladimir Medinsky, who oversees the society.")
 
