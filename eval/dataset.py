@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from index.errors import InputError
 
@@ -54,15 +55,7 @@ def load_jsonl(path: Path, split: str | None = None) -> list[Case]:
     cases: list[Case] = []
     seen: set[str] = set()
     with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}, line {number}: expected a JSON object")
+        for number, row in _rows(lines, path):
             for name, kind in (_REQUIRED | _OPTIONAL).items():
                 if name not in row:
                     if name in _REQUIRED:
@@ -103,11 +96,20 @@ def load_beir(folder: Path, cache: Path, max_queries: int | None = None, max_doc
     """Load a BEIR folder. `max_queries`/`max_docs` take a slice (relevant documents are always kept)."""
     qrels: dict[str, dict[str, int]] = {}
     with _open(folder, "qrels/test.tsv") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+        for number, row in _rows(handle, folder / "qrels/test.tsv", tsv=True):
+            try:
+                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+            except (KeyError, TypeError, ValueError):
+                raise InputError(f"{folder / 'qrels/test.tsv'}, line {number}: expected query-id, corpus-id and a "
+                                 f"whole-number score") from None
     with _open(folder, "queries.jsonl") as handle:
-        queries = [json.loads(line) for line in handle if line.strip()]
-    cases = [Case(id=q["_id"], question=q["text"], qrels=qrels[q["_id"]]) for q in queries if q["_id"] in qrels]
+        queries = list(_rows(handle, folder / "queries.jsonl"))
+    cases = []
+    for number, query in queries:
+        if not isinstance(query.get("_id"), str) or not isinstance(query.get("text"), str):
+            raise InputError(f"{folder / 'queries.jsonl'}, line {number}: needs a string '_id' and 'text'")
+        if query["_id"] in qrels:
+            cases.append(Case(id=query["_id"], question=query["text"], qrels=qrels[query["_id"]]))
     if max_queries:
         cases = cases[:max_queries]
     keep = {doc for case in cases for doc in case.qrels}
@@ -115,9 +117,53 @@ def load_beir(folder: Path, cache: Path, max_queries: int | None = None, max_doc
     return Dataset(folder.name, cases, corpus, graded=True)
 
 
+def doc_file(doc_id: str) -> str:
+    """The file a BEIR document is written to: its id percent-encoded, so that no id is a path
+    ("../../x", "/etc/x") or a hidden file; `doc_id_of` reads it back."""
+    name = quote(doc_id, safe="")
+    return ("%2E" + name[1:] if name.startswith(".") else name) + ".txt"
+
+
+def doc_id_of(file_name: str) -> str:
+    return unquote(file_name.removesuffix(".txt"))
+
+
+def _rows(handle, path: Path, tsv: bool = False):
+    """(line number, row) of a JSONL (or TSV) file; a bad line or a non-UTF-8 file is one clear error."""
+    try:
+        if tsv:
+            yield from enumerate(csv.DictReader(handle, delimiter="\t"), start=2)
+            return
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}, line {number}: expected a JSON object")
+            yield number, row
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+
+
+def _content_key(path: Path) -> str:
+    """A digest of a file's bytes: a cached corpus is reused only while its source is unchanged."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | None) -> Path:
-    """One `<doc id>.txt` per document (title, blank line, text), written once per slice."""
-    key = hashlib.sha256(f"{folder.resolve()}|{max_docs}|{sorted(keep) if max_docs else ''}".encode()).hexdigest()
+    """One `<doc id>.txt` per document (title, blank line, text), written once per slice of the
+    corpus file's content (an edited `corpus.jsonl` is written again)."""
+    source = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
+    if source is None:
+        raise InputError(f"{folder} is not a BEIR folder: corpus.jsonl (or corpus.jsonl.gz) is missing")
+    key = hashlib.sha256(f"{_content_key(source)}|{max_docs}|{sorted(keep) if max_docs else ''}".encode()).hexdigest()
     target = cache / "corpora" / f"{folder.name}-{key[:12]}"
     done = target / ".complete"
     if done.exists():
@@ -125,14 +171,15 @@ def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | Non
     target.mkdir(parents=True, exist_ok=True)
     written = 0
     with _open(folder, "corpus.jsonl") as handle:
-        for line in handle:
-            doc = json.loads(line)
-            if max_docs is not None and doc["_id"] not in keep and written >= max_docs:
+        for number, doc in _rows(handle, source):
+            doc_id = doc.get("_id")
+            if not isinstance(doc_id, str) or not doc_id or len(doc_id) > 200:
+                raise InputError(f"{source}, line {number}: '_id' must be a string of 1 to 200 characters")
+            if max_docs is not None and doc_id not in keep and written >= max_docs:
                 continue
-            name = f"{doc['_id']}.txt"
             text = f"{doc.get('title') or ''}\n\n{doc.get('text') or ''}\n".strip() + "\n"
-            (target / name).write_text(text, encoding="utf-8")
-            written += doc["_id"] not in keep
+            (target / doc_file(doc_id)).write_text(text, encoding="utf-8")
+            written += doc_id not in keep
     done.write_text("ok")
     return target
 

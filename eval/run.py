@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval import metrics
-from eval.dataset import Case, Dataset
+from eval.dataset import Case, Dataset, doc_id_of
 from index.errors import ConfigError, InputError
 from rag.config import RagConfig
 
@@ -108,7 +108,7 @@ def run_variant(variant: Variant, dataset: Dataset, cache: Path, progress: bool 
 def _score_case(case: Case, hits, elapsed_ms: float, graded: bool, depth: int) -> dict:
     row = {"id": case.id, "kind": case.kind, "split": case.split, "retrieve_ms": round(elapsed_ms, 2)}
     if graded:
-        ranked_docs = list(dict.fromkeys(h.source.removesuffix(".txt") for h in hits))[:depth]
+        ranked_docs = list(dict.fromkeys(doc_id_of(h.source) for h in hits))[:depth]
         row["ndcg@10"] = metrics.ndcg_at_k(ranked_docs, case.qrels, 10)
         row["recall@100"] = metrics.recall_ids_at_k(ranked_docs, case.qrels, 100)
         row["top_docs"] = ranked_docs[:10]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from eval.dataset import load_beir, load_jsonl
+from eval.dataset import doc_id_of, load_beir, load_jsonl
 from index.errors import InputError
 from tests.conftest import ROOT, SEEDS
 
@@ -61,6 +62,48 @@ def test_beir_loader_gives_graded_cases_and_a_file_corpus(tmp_path):
     files = {p.stem: p.read_text(encoding="utf-8") for p in dataset.corpus.glob("*.txt")}
     assert {"d1", "d2", "d3"} <= set(files) and len(files) <= 4  # the relevant ones, plus at most one other
     assert files["d1"] == "Sourdough\n\nA sourdough starter is a culture of flour, water and wild yeast.\n"
+
+
+def test_a_beir_document_id_is_never_a_path(tmp_path):
+    folder = write_beir(tmp_path / "tiny")
+    outside = tmp_path / "pwned"
+    hostile = [*TINY_CORPUS, {"_id": f"../../../{outside.name}", "title": "x", "text": "escape"},
+               {"_id": str(outside), "title": "x", "text": "absolute"}, {"_id": ".hidden", "text": "a dot"}]
+    _write(folder / "corpus.jsonl", hostile)
+    dataset = load_beir(folder, tmp_path / "cache")
+    assert not outside.exists() and not list(tmp_path.glob("pwned*"))
+    written = sorted(p.name for p in dataset.corpus.iterdir() if p.name != ".complete")
+    assert all("/" not in name and not name.startswith(".") for name in written)
+    assert {doc_id_of(name) for name in written} == {d["_id"] for d in hostile}  # read back exactly
+
+
+def test_an_edited_beir_corpus_is_written_again(tmp_path):
+    folder = write_beir(tmp_path / "tiny")
+    first = load_beir(folder, tmp_path / "cache").corpus
+    _write(folder / "corpus.jsonl", [{**TINY_CORPUS[0], "text": "Rye flour only."}, *TINY_CORPUS[1:]])
+    second = load_beir(folder, tmp_path / "cache").corpus
+    assert second != first and "Rye flour only." in (second / "d1.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "queries.jsonl").write_bytes(b'{"_id": "q1", "text": "caf\xe9"}\n'), "queries.jsonl is not UTF-8"),
+    (lambda f: (f / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\thigh\n"),
+     "test.tsv, line 2: expected query-id, corpus-id and a whole-number score"),
+    (lambda f: _write(f / "queries.jsonl", [{"_id": "q1"}]), "queries.jsonl, line 1: needs a string '_id' and 'text'"),
+    (lambda f: _write(f / "corpus.jsonl", [{"title": "no id"}]), "corpus.jsonl, line 1: '_id' must be a string"),
+])
+def test_a_damaged_beir_folder_is_one_clear_error(tmp_path, damage, message):
+    folder = write_beir(tmp_path / "tiny")
+    damage(folder)
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_beir(folder, tmp_path / "cache")
+
+
+def test_a_question_set_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b'{"id": "a", "question": "caf\xe9?", "sources": [], "evidence": []}\n')
+    with pytest.raises(InputError, match="is not UTF-8 text"):
+        load_jsonl(path)
 
 
 def test_rag_eval_on_a_beir_folder_scores_graded_ndcg(cli, tmp_path):
