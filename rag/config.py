@@ -7,6 +7,7 @@ Each field `name` is read from `RAG_NAME`; the README lists them all.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -108,6 +109,10 @@ class RagConfig:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{field.name} must be a finite number, not {value} (RAG_{field.name.upper()})")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (RAG_MAX_FILE_MB)")
         if self.upload_max_mb <= 0:
@@ -154,7 +159,10 @@ def _parse(field: dataclasses.Field, raw: str) -> Any:
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float"):
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):  # nan compares false with every bound, and turns scores into nan
+                raise ConfigError(f"RAG_{field.name.upper()}={raw!r} is not a finite number")
+            return value
         if kind.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if kind.startswith("Path"):  # also "Path | None"

@@ -59,17 +59,29 @@ def user_questions(history: Sequence[Turn] | None) -> list[str]:
     return [text for role, text in turns(history) if role == "user"]
 
 
+# Earlier questions read to resolve a follow-up: a chain of follow-ups longer than this is rare,
+# and a long chat (or a client's made-up history) must not cost work per turn it holds.
+MAX_EARLIER = 20
+
+
 def resolve(question: str, history: Sequence[Turn] | None,
             similarity: Callable[[str, str], float] | None = None) -> str:
     """The standalone form of `question` given earlier user turns (oldest first).
 
-    `similarity(a, b)` picks which name of the previous question a "what about X?" replaces (the
-    one most like X: "China" replaces "Russia", not "Jensen"); without it, the first name goes.
+    Each of the last `MAX_EARLIER` questions is resolved against the one before it, then `question`
+    against the last. `similarity(a, b)` picks which name of the previous question a "what about
+    X?" replaces (the one most like X: "China" replaces "Russia", not "Jensen"); without it, the
+    first name goes.
     """
-    earlier = user_questions(history)
-    if not earlier:
+    previous = ""
+    for earlier in user_questions(history)[-MAX_EARLIER:]:
+        previous = _resolve_one(earlier, previous, similarity)
+    return _resolve_one(question, previous, similarity)
+
+
+def _resolve_one(question: str, previous: str, similarity: Callable[[str, str], float] | None) -> str:
+    if not previous:
         return question
-    previous = resolve(earlier[-1], [("user", q) for q in earlier[:-1]], similarity)
     subject = _swap_subject(question)
     if subject:
         return _swap(previous, subject, similarity)

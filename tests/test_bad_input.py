@@ -211,6 +211,14 @@ def test_user_mistakes_are_one_line_errors(cli, tmp_path):
     assert missing.code == 2 and "rag index PATH" in missing.err and "Traceback" not in missing.err
     bad = cli("status", env={"RAG_TOP_K": "many"})
     assert bad.code == 2 and "RAG_TOP_K" in bad.err
+    for value in ("nan", "inf", "-inf"):  # nan passes every range check and turns every score into nan
+        weight = cli("status", env={"RAG_LEXICAL_WEIGHT": value})
+        assert weight.code == 2 and weight.err.strip() == f"error: RAG_LEXICAL_WEIGHT='{value}' is not a finite number"
+    from index.errors import ConfigError
+    from rag.config import RagConfig
+
+    with pytest.raises(ConfigError, match="lexical_weight must be a finite number"):
+        RagConfig(lexical_weight=float("nan"))
 
 
 def test_help_is_instant_because_nothing_heavy_is_imported():

@@ -217,6 +217,21 @@ def test_a_question_without_names_of_its_own_gets_the_previous_ones(question):
     assert resolve(question, HISTORY) == f"{question} (Turkey Russia)"
 
 
+def test_a_chain_of_follow_ups_resolves_and_a_long_history_costs_no_more_than_its_window():
+    from rag import followup
+
+    chain = [("user", "What is Turkey's stance towards Russia?"), ("user", "And China?"), ("user", "what about India?")]
+    assert followup.resolve("And Greece?", chain) == "What is Greece's stance towards Russia?"
+    calls = []
+
+    def similarity(a: str, b: str) -> float:
+        calls.append((a, b))
+        return 0.5
+
+    long = [("user", "What is Turkey's stance towards Russia?"), ("user", "And China?")] * 1500  # 3,000 turns
+    assert followup.resolve("And Greece?", long, similarity) == "What is Greece's stance towards Russia?"
+    assert len(calls) <= 4 * followup.MAX_EARLIER  # a window of turns, not one call (or stack frame) per turn
+
 
 def test_a_gradio_style_history_with_content_parts_is_understood():
     from rag.followup import resolve
