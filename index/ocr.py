@@ -16,6 +16,12 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 SCALE = 300 / 72  # 300 dpi: at 200 the small print of a filing stamp came out garbled
+# A page says how large it is, not its file: an 810-byte PDF can claim a 14400 pt square page, a
+# 14.4 GB bitmap at 300 dpi. A larger page than a letter one is recognised at a lower resolution
+# within MAX_PIXELS (a letter page at 300 dpi is 8.4 million); under MIN_SCALE (72 dpi, where
+# print is no longer read) it is not recognised at all.
+MAX_PIXELS = 12_000_000
+MIN_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,10 @@ class Line:
 
 class OcrUnavailable(RuntimeError):
     """No OCR engine could be loaded (rapidocr or onnxruntime missing or broken)."""
+
+
+class PageTooLarge(ValueError):
+    """The page is too large to recognise within the pixel budget (`MAX_PIXELS`)."""
 
 
 @functools.cache
@@ -51,11 +61,15 @@ def available() -> bool:
 
 
 def recognise(page) -> list[Line]:
-    """The lines of a pypdfium2 page's image, top to bottom. Raises OcrUnavailable."""
+    """The lines of a pypdfium2 page's image, top to bottom. Raises OcrUnavailable or PageTooLarge."""
     import numpy as np
 
+    width, height = page.get_size()
+    scale = min(SCALE, (MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
+    if scale < MIN_SCALE:
+        raise PageTooLarge(f"the page is {width:.0f} × {height:.0f} pt, too large to recognise")
     engine = _engine()
-    image = page.render(scale=SCALE).to_pil().convert("RGB")
+    image = page.render(scale=scale).to_pil().convert("RGB")
     width, height = image.size
     result = engine(np.asarray(image))
     if result.boxes is None or result.txts is None:

@@ -39,7 +39,6 @@ class Assistant:
         chat's write lock). Given, the files are first read, chunked and embedded without it,
         so answers go on meanwhile and wait only for the store to take the prepared vectors."""
         from index.pipeline import Indexer
-        from index.readers import ReadOptions
 
         cfg = self.config
         model = self.model
@@ -51,7 +50,7 @@ class Assistant:
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
-            embed_cache=cfg.embed_cache, read_options=ReadOptions(ocr=cfg.ocr),
+            embed_cache=cfg.embed_cache, read_options=cfg.read_options(),
         )
         if exclusive is None:
             self._reset_readers()
@@ -163,8 +162,8 @@ class Assistant:
     def page_image(self, source: str, number: int, start: int = 0, end: int = 0, around: bool = False) -> bytes | None:
         """Page `number` of an indexed PDF as a picture (rag.page_view.MEDIA_TYPE), characters
         `start`–`end` of its text highlighted (`around`: only the part of the page around them);
-        None when the document has no such page, or its file is gone or changed since indexing
-        (its pages would no longer be the ones the index describes)."""
+        None when the document has no such page, its file is gone or changed since indexing (its
+        pages would no longer be the ones the index describes), or the page is too large to show."""
         import hashlib
 
         from rag.page_view import render_page

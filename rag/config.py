@@ -34,6 +34,10 @@ class RagConfig:
     max_file_mb: float = 20.0
     extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
     ocr: bool = True  # read scanned PDF pages by OCR (index.ocr); off: they are reported, not read
+    # Reading budgets (index.readers.ReadOptions): a file over one is refused with one line
+    max_pages: int = 2000  # pages of a PDF
+    max_ocr_pages: int = 100  # scanned pages recognised per document; the rest are reported, not read
+    max_expansion: int = 100  # times its size on disk a file may unpack to or read as (beyond 10 MB)
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery
@@ -104,9 +108,12 @@ class RagConfig:
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
         for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k",
-                     "answer_sentences", "prf_depth", "llm_context_window", "llm_max_tokens"):
+                     "answer_sentences", "prf_depth", "llm_context_window", "llm_max_tokens", "max_pages",
+                     "max_expansion"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
+        if self.max_ocr_pages < 0:
+            raise ConfigError("max_ocr_pages must not be negative (RAG_MAX_OCR_PAGES)")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be at least 0 and less than chunk_tokens (RAG_CHUNK_OVERLAP)")
         for field in fields(self):
@@ -142,6 +149,13 @@ class RagConfig:
 
     def replace(self, **changes: Any) -> RagConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def read_options(self, ocr: bool | None = None):
+        """How files are read under this configuration (`ocr` overrides the setting)."""
+        from index.readers.base import ReadOptions
+
+        return ReadOptions(ocr=self.ocr if ocr is None else ocr, max_pages=self.max_pages,
+                           max_ocr_pages=self.max_ocr_pages, max_expansion=self.max_expansion)
 
     def env_names(self) -> dict[str, Any]:
         return {f"RAG_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}

@@ -17,6 +17,12 @@ import io
 from index.readers.base import Page
 
 SCALE = 1.5  # 108 dpi: a letter page 918 × 1188 pixels, small print still legible
+# A page says how big it is (its MediaBox), not its file: a 2.6 KB PDF can claim 14400 × 14400 pt,
+# 8 GB of pixels at SCALE. Larger pages are drawn smaller, within MAX_PIXELS and MAX_SIDE (WebP's
+# limit is 16383); one that would need less than MIN_SCALE (18 dpi, nothing legible) is not drawn.
+MAX_PIXELS = 4_000_000
+MAX_SIDE = 8000
+MIN_SCALE = 0.25
 # Lossless WebP: a court page in 54 kB against 240 kB as PNG, and no colours merged away (a
 # reduced palette lost a short highlight); every browser the chat supports shows it.
 MEDIA_TYPE = "image/webp"
@@ -24,10 +30,20 @@ _MARK = (255, 214, 0, 110)  # translucent yellow
 _OUTLINE = (214, 150, 0, 255)
 
 
-def render_page(pdf: bytes, page: Page, start: int, end: int, text: str, around: bool = False) -> bytes:
+def scale_for(width: float, height: float) -> float | None:
+    """The scale a `width` × `height` pt page is drawn at (`SCALE`, less for a large page), or None
+    when it is too large to show."""
+    if width <= 0 or height <= 0:
+        return None
+    scale = min(SCALE, (MAX_PIXELS / (width * height)) ** 0.5, MAX_SIDE / max(width, height))
+    return scale if scale >= MIN_SCALE else None
+
+
+def render_page(pdf: bytes, page: Page, start: int, end: int, text: str, around: bool = False) -> bytes | None:
     """Page `page` of the PDF as a picture (`MEDIA_TYPE`), with characters `start`–`end` of the
-    document's text (`text`, what citations point into) highlighted where they fall on this page.
-    `around`: only the part of the page around the highlight (legible in a narrow panel)."""
+    document's text (`text`, what citations point into) highlighted where they fall on this page;
+    None for a page too large to show (`scale_for`). `around`: only the part of the page around
+    the highlight (legible in a narrow panel)."""
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
@@ -36,7 +52,10 @@ def render_page(pdf: bytes, page: Page, start: int, end: int, text: str, around:
         handle = document[page.number - 1]
         try:
             width, height = handle.get_size()
-            image = handle.render(scale=SCALE, may_draw_forms=True).to_pil().convert("RGB")
+            scale = scale_for(width, height)
+            if scale is None:
+                return None
+            image = handle.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
             a, b = max(start, page.start), min(end, page.end)
             if page.ocr:
                 boxes = [(left * width, top * height, right * width, bottom * height)
@@ -50,17 +69,17 @@ def render_page(pdf: bytes, page: Page, start: int, end: int, text: str, around:
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     for left, top, right, bottom in boxes:
-        draw.rectangle([left * SCALE - 2, top * SCALE - 2, right * SCALE + 2, bottom * SCALE + 2],
+        draw.rectangle([left * scale - 2, top * scale - 2, right * scale + 2, bottom * scale + 2],
                        fill=_MARK, outline=_OUTLINE, width=2)
     image = Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
     if around and boxes:
-        image = image.crop(_around(boxes, width, height))
+        image = image.crop(_around(boxes, width, height, scale))
     out = io.BytesIO()
     image.save(out, format="WEBP", lossless=True)
     return out.getvalue()
 
 
-def _around(boxes, width: float, height: float) -> tuple[int, int, int, int]:
+def _around(boxes, width: float, height: float, scale: float) -> tuple[int, int, int, int]:
     """The pixels of the page around the highlighted boxes: a margin of text above and below, and
     at least half the page's width, so the quote is read with its neighbours."""
     left, top = min(b[0] for b in boxes) - 36, min(b[1] for b in boxes) - 90
@@ -68,8 +87,8 @@ def _around(boxes, width: float, height: float) -> tuple[int, int, int, int]:
     if right - left < width / 2:
         middle = (left + right) / 2
         left, right = middle - width / 4, middle + width / 4
-    return (round(max(0, left) * SCALE), round(max(0, top) * SCALE),
-            round(min(width, right) * SCALE), round(min(height, bottom) * SCALE))
+    return (round(max(0, left) * scale), round(max(0, top) * scale),
+            round(min(width, right) * scale), round(min(height, bottom) * scale))
 
 
 def _text_boxes(handle, quote: str, height: float) -> list[tuple[float, float, float, float]]:

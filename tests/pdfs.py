@@ -16,10 +16,11 @@ class Scan(list):
     """A page's lines drawn as a picture only, with no text layer: a scanned page."""
 
 
-def make_pdf(pages: list[list[str]], labels: list[str] | None = None) -> bytes:
+def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tuple[int, int] = (612, 792)) -> bytes:
     """A PDF with one page per list of lines (Helvetica 11 pt, top to bottom); an empty list is a
     blank page; a `Small` line is set in 8 pt; a `Scan` is the same lines as an image (rendered by pdfium at 200 dpi), as a
-    scanned page is. `labels` gives the pages' printed numbers (a /PageLabels tree)."""
+    scanned page is. `labels` gives the pages' printed numbers (a /PageLabels tree); `size` the
+    pages' MediaBox in points (the lines stay where they are on a letter page, from the top)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     streams: dict[int, bytes] = {}
     kids = []
@@ -29,15 +30,15 @@ def make_pdf(pages: list[list[str]], labels: list[str] | None = None) -> bytes:
             objects.append(f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace "
                            f"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {len(pixels)} >>")
             streams[len(objects)] = pixels
-            body = f"q 612 0 0 792 0 0 cm /Im{len(objects)} Do Q\n"
+            body = f"q {size[0]} 0 0 {size[1]} 0 0 cm /Im{len(objects)} Do Q\n"
             resources = f"/XObject << /Im{len(objects)} {len(objects)} 0 R >>"
         else:
-            body = "".join(f"BT /F1 {8 if isinstance(line, Small) else 11} Tf 72 {740 - 14 * i} Td ({_escape(line)}) Tj ET\n"
+            body = "".join(f"BT /F1 {8 if isinstance(line, Small) else 11} Tf 72 {size[1] - 52 - 14 * i} Td ({_escape(line)}) Tj ET\n"
                            for i, line in enumerate(lines))
             resources = "/Font << /F1 3 0 R >>"
         objects.append(f"<< /Length {len(body.encode('latin-1'))} >>\nstream\n{body}endstream")
         content = len(objects)
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {size[0]} {size[1]}] /Contents {content} 0 R "
                        f"/Resources << {resources} >> >>")
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"

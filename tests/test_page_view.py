@@ -143,3 +143,32 @@ def test_the_assistant_shows_a_page_only_while_the_file_is_the_one_indexed(tmp_p
         assert assistant.page_image("report.pdf", 2, start, start + 20) is None  # changed since indexing
     finally:
         assistant.close()
+
+
+def test_a_page_is_drawn_within_a_pixel_budget_whatever_size_it_claims():
+    """A 2.6 KB PDF can claim a 14400 × 14400 pt page: 8 GB of pixels at the usual scale."""
+    import resource
+    import time
+
+    from PIL import Image
+
+    from rag.page_view import MAX_PIXELS, MAX_SIDE
+
+    lines = ["Giant page.", "The Quillmere lamp was lit at dusk."]
+    giant = make_pdf([lines], size=(14400, 14400))
+    assert len(giant) < 4096
+    reading = readers.read("giant.pdf", giant)
+    start = reading.text.index("The Quillmere")
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    assert render_page(giant, reading.pages[0], start, start + 20, reading.text) is None  # too large to show
+    assert time.perf_counter() - started < 5
+    poster = make_pdf([lines], size=(3000, 3000))  # large but drawable: smaller, within the budget
+    reading = readers.read("poster.pdf", poster)
+    image = Image.open(io.BytesIO(render_page(poster, reading.pages[0], start, start + 20, reading.text)))
+    assert image.width * image.height <= MAX_PIXELS and max(image.size) <= MAX_SIDE
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 500
+    banner = make_pdf([lines], size=(14400, 300))  # WebP cannot hold a side over 16383 pixels
+    reading = readers.read("banner.pdf", banner)
+    assert max(Image.open(io.BytesIO(render_page(banner, reading.pages[0], 0, 5, reading.text))).size) <= MAX_SIDE
+

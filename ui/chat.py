@@ -151,7 +151,7 @@ class ChatService:
         for path, name in files:
             try:
                 stored.append(upload.store(Path(path), name, cfg.upload_dir, cfg.extensions,
-                                           int(cfg.upload_max_mb * 1_000_000)))
+                                           int(cfg.upload_max_mb * 1_000_000), cfg.read_options()))
             except InputError as exc:
                 result.refused.append(str(exc))
             except OSError as exc:

@@ -153,7 +153,8 @@ def page_picture(image: bytes, alt: str) -> str:
 
 def no_page_html(source: str, number: int) -> str:
     return clean_html(f'<div class="rag-empty">Page {number} of {html.escape(source)} cannot be shown: it holds '
-                      "no text the index kept, or the file changed since it was indexed.</div>")
+                      "no text the index kept, the file changed since it was indexed, or the page is too large "
+                      "to draw.</div>")
 
 
 def _citation_html(c: Citation, pictures: str = "") -> str:

@@ -8,6 +8,7 @@ text rather than markup that a browser would run. Nothing is ever served back fr
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import unicodedata
@@ -60,21 +61,22 @@ def safe_name(original: str, extensions: tuple[str, ...]) -> str:
     return f"{stem}{ext}"
 
 
-def check_content(name: str, data: bytes, max_bytes: int) -> None:
+def check_content(name: str, data: bytes, max_bytes: int, options: readers.ReadOptions | None = None) -> None:
     """Refuse what should never be indexed or shown: empty, too big, binary, active content.
 
     Whether the bytes are text at all is `index.readers.read`'s call, the same reader `rag index`
     uses, so an upload is refused exactly when indexing the file would fail to read it (a UTF-16
     file with a BOM is text for both; a binary one, or a PDF named .txt, is text for neither). The markup check reads the
     decoded text, so no encoding and no amount of padding hides a `<script>`. Scanned pages are not
-    read by OCR here (seconds a page); indexing does that once.
+    read by OCR here (seconds a page); indexing does that once. `options`: the reading budgets
+    indexing will apply (pages, unpacked size), so a file over one is refused here, at once.
     """
     if not data.strip():
         raise InputError(f"'{name}' is empty")
     if len(data) > max_bytes:
         raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     try:
-        text = readers.read(name, data, readers.ReadOptions(ocr=False)).text
+        text = readers.read(name, data, dataclasses.replace(options or readers.ReadOptions(), ocr=False)).text
     except readers.NeedsOcr:
         return  # a scanned PDF: indexing reads it by OCR, and says so if it cannot
     except InputError as exc:
@@ -85,14 +87,15 @@ def check_content(name: str, data: bytes, max_bytes: int) -> None:
         raise InputError(f"'{name}' contains SVG or script markup, which is refused")
 
 
-def store(source: Path, original_name: str, folder: Path, extensions: tuple[str, ...], max_bytes: int) -> Stored:
+def store(source: Path, original_name: str, folder: Path, extensions: tuple[str, ...], max_bytes: int,
+          options: readers.ReadOptions | None = None) -> Stored:
     """Copy an uploaded temporary file into `folder` under a safe name. An earlier upload of the same
     name is set aside (not lost) until indexing has taken the new one: see `Stored.keep`/`undo`."""
     name = safe_name(original_name, extensions)
     size = source.stat().st_size
     if size > max_bytes:
         raise InputError(f"'{name}' is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    check_content(name, source.read_bytes(), max_bytes)
+    check_content(name, source.read_bytes(), max_bytes, options)
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / name).resolve()
     if target.parent != folder.resolve():  # belt and braces: safe_name already forbids it

@@ -103,10 +103,31 @@ class Reading:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read. `ocr`: recognise the text of scanned pages (seconds a page); off for a quick
-    look at whether a file is readable at all, where a scan raises NeedsOcr instead."""
+    """How to read, and how much work a file may cost. A file says how big it is inside (pages,
+    page size, unpacked size) and may lie: these budgets are checked before the work is done, and a
+    file over one is refused with one line naming it (the `RAG_MAX_*` setting of the same name).
+
+    `ocr`: recognise the text of scanned pages (seconds a page); off for a quick look at whether a
+    file is readable at all, where a scan raises NeedsOcr instead. `max_pages`: pages of a PDF.
+    `max_ocr_pages`: scanned pages recognised per document (the rest are reported, not read).
+    `max_expansion`: how many times its size on disk a file may unpack to (a ZIP container's
+    parts) or read as (characters of text), beyond `EXPANSION_FLOOR`."""
 
     ocr: bool = True
+    max_pages: int = 2000
+    max_ocr_pages: int = 100
+    max_expansion: int = 100
+
+
+EXPANSION_FLOOR = 10_000_000  # characters or bytes any file may give, however small it is
+
+
+def check_expansion(what: str, size: int, file_bytes: int, options: ReadOptions) -> None:
+    """Refuse a file whose `what` ("unpacks to", "reads as") `size` is more than
+    `options.max_expansion` times its `file_bytes` on disk (and more than `EXPANSION_FLOOR`)."""
+    if size > max(EXPANSION_FLOOR, options.max_expansion * file_bytes):
+        raise InputError(f"the file {what} {size / 1e6:.1f} MB from {file_bytes / 1e3:.0f} KB on disk, more than "
+                         f"{options.max_expansion} times its size (RAG_MAX_EXPANSION)")
 
 
 DEFAULT_OPTIONS = ReadOptions()

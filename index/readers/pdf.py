@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from index import ocr
 from index.errors import InputError
-from index.readers.base import DEFAULT_OPTIONS, NeedsOcr, Page, Reading, ReadOptions
+from index.readers.base import DEFAULT_OPTIONS, NeedsOcr, Page, Reading, ReadOptions, check_expansion
 
 # pdfium marks a hyphen that splits a word at a line end as U+FFFE and joins the line: the word
 # is whole again once the mark goes.
@@ -58,7 +58,12 @@ class PdfReader:
         try:
             if len(document) == 0:
                 raise InputError("the PDF has no pages")
-            texts = [_text_layer(document, index) for index in range(len(document))]
+            if len(document) > options.max_pages:
+                raise InputError(f"the PDF has {len(document):,} pages; the limit is {options.max_pages:,} (RAG_MAX_PAGES)")
+            texts, chars = [], 0
+            for index in range(len(document)):
+                texts.append(_text_layer(document, index, data, chars, options))
+                chars += len(texts[-1].raw)
             typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
             layers, recognised, notes = [], {}, []
             for index, layer in enumerate(texts):
@@ -168,9 +173,12 @@ def _page_layer(document, index: int, lines: list[str], options: ReadOptions,
             return lines, [] if chars else [f"#{index}: blank, no text and no picture"]
         if not options.ocr:
             return lines, [f"#{index}: a scanned page, no OCR asked for"]
+        if len(recognised) >= options.max_ocr_pages:
+            return lines, [f"#{index}: a scanned page, its text not recognised: the document's first "
+                           f"{options.max_ocr_pages} scanned pages were (RAG_MAX_OCR_PAGES)"]
         try:
             found = ocr.recognise(page)
-        except ocr.OcrUnavailable as exc:
+        except (ocr.OcrUnavailable, ocr.PageTooLarge) as exc:
             return lines, [f"#{index}: a scanned page, its text not recognised: {exc}"]
         recognised[index] = found
         return [line.text for line in found], [f"#{index}: text recognised by OCR"]
@@ -220,11 +228,14 @@ class _Layer:
         return "".join("\n" if at < 0 else pieces[at] for at in self.order)
 
 
-def _text_layer(document, index: int) -> _Layer:
+def _text_layer(document, index: int, data: bytes, before: int, options: ReadOptions) -> _Layer:
+    """Page `index`'s text layer; the characters of the pages `before` it and its own are held to
+    the reading budget (`check_expansion`) before they are read."""
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
+            check_expansion("reads as", before + textpage.count_chars(), len(data), options)
             raw = textpage.get_text_range()
             if len(raw) != textpage.count_chars():  # characters beyond one UTF-16 unit: no positions
                 return _Layer(raw, list(range(len(raw))), [], [], [])

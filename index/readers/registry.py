@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from index.errors import InputError
-from index.readers.base import DEFAULT_OPTIONS, Reader, Reading, ReadOptions
+from index.readers.base import DEFAULT_OPTIONS, Reader, Reading, ReadOptions, check_expansion
 from index.readers.html import HtmlReader
 from index.readers.pdf import PdfReader
 from index.readers.text import TextReader
@@ -31,6 +31,7 @@ def read(name: str, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Read
     if not data.strip():
         raise InputError(EMPTY)
     reading = reader_for(name).read(data, options)
+    check_expansion("reads as", len(reading.text), len(data), options)
     if not reading.text.strip():
         raise InputError(NO_TEXT)
     return reading

@@ -1,0 +1,111 @@
+"""Files that claim more than they weigh: every reader, OCR pass and page picture works within a
+budget checked before the work is done, and a file over one is refused in one line naming it.
+
+Each hostile file is written by the test itself, a few kilobytes on disk."""
+
+from __future__ import annotations
+
+import io
+import resource
+import time
+import zipfile
+import zlib
+
+import pytest
+
+from index import readers
+from index.errors import InputError
+from tests.pdfs import Scan, make_pdf
+
+_DOCX_TYPES = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+               '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+               '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+               'wordprocessingml.document.main+xml"/></Types>')
+_DOCX_RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+              'officeDocument" Target="word/document.xml"/></Relationships>')
+
+
+def _docx(body: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
+        package.writestr("[Content_Types].xml", _DOCX_TYPES)
+        package.writestr("_rels/.rels", _DOCX_RELS)
+        package.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxml'
+                                              f'formats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+    return out.getvalue()
+
+
+def _one_page_pdf(content: bytes) -> bytes:
+    """A one-page PDF whose content stream is `content`, compressed."""
+    packed = zlib.compress(content, 9)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _refused_fast(name: str, data: bytes, match: str, options: readers.ReadOptions = readers.ReadOptions(),
+                  seconds: float = 5, megabytes: float = 1000) -> None:
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(InputError, match=match):
+        readers.read(name, data, options)
+    assert time.perf_counter() - started < seconds
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < megabytes
+
+
+def test_a_docx_that_unpacks_to_hundreds_of_times_its_size_is_refused_before_it_is_parsed():
+    bomb = _docx("<w:p/>" * 2_000_000)  # 2 million empty paragraphs: 12 MB of XML in a few KB
+    assert len(bomb) < 100_000
+    _refused_fast("bomb.docx", bomb, r"unpacks to 12\.\d MB from \d+ KB on disk, more than 100 times its size "
+                                     r"\(RAG_MAX_EXPANSION\)")
+    ordinary = _docx("<w:p><w:r><w:t>The fee is twelve pounds.</w:t></w:r></w:p>")
+    assert "twelve pounds" in readers.read("fee.docx", ordinary).text
+
+
+def test_a_pdf_page_that_reads_as_megabytes_of_text_is_refused_before_its_text_is_read():
+    # 11 MB of text in a file of a few KB (pdfium reads a string up to 32,767 characters, and one
+    # drawn over the same place again once: so many strings, each one point lower)
+    flood = _one_page_pdf(b"".join(b"BT /F1 1 Tf 10 %d Td (%s) Tj ET\n" % (n % 700, b"a" * 1000) for n in range(11_000)))
+    assert len(flood) < 100_000
+    # Refused before its text is read, ordered, measured or chunked; pdfium still builds the page's
+    # character table to count them (about 150 bytes a character: 1.6 GB, 6 s here).
+    _refused_fast("flood.pdf", flood, r"reads as 11\.0 MB from \d+ KB on disk", seconds=30, megabytes=2500)
+
+
+def test_a_pdf_of_more_pages_than_the_limit_is_refused_at_once():
+    many = make_pdf([[]] * 60_000)  # 60,000 blank pages
+    _refused_fast("many.pdf", many, r"the PDF has 60,000 pages; the limit is 2,000 \(RAG_MAX_PAGES\)")
+    with pytest.raises(InputError, match="limit is 3"):
+        readers.read("four.pdf", make_pdf([["One."], ["Two."], ["Three."], ["Four."]]), readers.ReadOptions(max_pages=3))
+
+
+def test_a_scanned_page_larger_than_the_pixel_budget_is_reported_not_recognised():
+    giant = make_pdf([Scan(["Keepers' log.", "Tom Hale kept the Quillmere lamp from 1920 to 1931."])], size=(14400, 14400))
+    assert len(giant) < 100_000
+    _refused_fast("giant.pdf", giant, r"no page has text: a scanned page, its text not recognised: the page is "
+                                      r"14400 × 14400 pt, too large to recognise")
+
+
+def test_only_the_first_scanned_pages_are_recognised():
+    scans = make_pdf([Scan(["Keepers' log.", "Tom Hale kept the Quillmere lamp from 1920 to 1931."]),
+                      Scan(["Keepers' log.", "Ada Fenwick kept the Quillmere lamp from 1931 to 1940."])])
+    reading = readers.read("scans.pdf", scans, readers.ReadOptions(max_ocr_pages=1))
+    assert "Tom Hale" in reading.text and "Ada Fenwick" not in reading.text
+    assert any("page 2: a scanned page, its text not recognised: the document's first 1 scanned pages were "
+               "(RAG_MAX_OCR_PAGES)" in note for note in reading.notes)
+
+
+def test_the_budgets_are_settings_and_reach_the_readers():
+    from rag.config import RagConfig
+
+    options = RagConfig.from_env({"RAG_MAX_PAGES": "7", "RAG_MAX_OCR_PAGES": "0", "RAG_MAX_EXPANSION": "5"}).read_options()
+    assert (options.max_pages, options.max_ocr_pages, options.max_expansion, options.ocr) == (7, 0, 5, True)
