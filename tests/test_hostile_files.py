@@ -109,3 +109,64 @@ def test_the_budgets_are_settings_and_reach_the_readers():
 
     options = RagConfig.from_env({"RAG_MAX_PAGES": "7", "RAG_MAX_OCR_PAGES": "0", "RAG_MAX_EXPANSION": "5"}).read_options()
     assert (options.max_pages, options.max_ocr_pages, options.max_expansion, options.ocr) == (7, 0, 5, True)
+
+
+def _bare_docx(document_xml: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("[Content_Types].xml", _DOCX_TYPES)
+        package.writestr("_rels/.rels", _DOCX_RELS)
+        package.writestr("word/document.xml", document_xml)
+    return out.getvalue()
+
+
+def _p(text: str) -> str:
+    return f"<w:p><w:r><w:t xml:space='preserve'>{text}</w:t></w:r></w:p>"
+
+
+def test_word_text_inside_content_controls_insertions_and_nested_tables_is_read():
+    body = ("<w:sdt><w:sdtContent>" + _p("Block control text.") + "</w:sdtContent></w:sdt>"
+            "<w:p><w:r><w:t xml:space='preserve'>The fee is </w:t></w:r><w:ins><w:r><w:t>twelve</w:t></w:r></w:ins>"
+            "<w:del><w:r><w:delText>ten</w:delText></w:r></w:del><w:r><w:t xml:space='preserve'> pounds, </w:t></w:r>"
+            "<w:sdt><w:sdtContent><w:r><w:t>payable monthly</w:t></w:r></w:sdtContent></w:sdt><w:r><w:t>.</w:t></w:r></w:p>"
+            "<w:tbl><w:tblPr/><w:tr><w:tc>" + _p("outer") + "<w:tbl><w:tblPr/><w:tr><w:tc>" + _p("inner cell")
+            + "</w:tc></w:tr></w:tbl></w:tc><w:tc>" + _p("second") + "</w:tc></w:tr>"
+            "<w:tr><w:tc><w:tcPr><w:vMerge w:val='restart'/></w:tcPr>" + _p("Fruit") + "</w:tc><w:tc>" + _p("apple")
+            + "</w:tc></w:tr><w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc><w:tc>" + _p("pear")
+            + "</w:tc></w:tr></w:tbl>")
+    text = readers.read("controls.docx", _docx(body)).text
+    assert text == ("Block control text.\n\nThe fee is twelve pounds, payable monthly.\n\n"
+                    "outer inner cell | second\nFruit | apple\nFruit | pear\n")
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("count.pdf", make_pdf([["One page of text here."]]).replace(b"/Count 1", b"/Count 5"),  # /Count beyond its pages
+     "page 2: damaged, it cannot be loaded"),
+    ("no-tblpr.docx", _docx(_p("Before the table.") + "<w:tbl><w:tr><w:tc>" + _p("cell") + "</w:tc></w:tr></w:tbl>"),
+     "Before the table.\n\ncell\n"),
+    ("vmerge-first-row.docx", _docx("<w:tbl><w:tblPr/><w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr>" + _p("merged")
+                                    + "</w:tc></w:tr></w:tbl>"), "merged\n"),
+    ("no-body.docx", _bare_docx('<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                                'wordprocessingml/2006/main"></w:document>'), "damaged Word file: it has no document body"),
+])
+def test_a_damaged_file_reads_what_it_can_or_is_one_line(name, data, expected):
+    try:
+        reading = readers.read(name, data)
+    except InputError as exc:
+        assert str(exc) == expected
+        return
+    assert reading.text == expected or expected in reading.notes
+
+
+def test_a_damaged_file_does_not_stop_the_run(cli, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "no-body.docx").write_bytes(_bare_docx('<?xml version="1.0"?><w:document xmlns:w="http://schemas.'
+                                                   'openxmlformats.org/wordprocessingml/2006/main"></w:document>'))
+    (docs / "bomb.docx").write_bytes(_docx("<w:p/>" * 2_000_000))
+    (docs / "good.txt").write_text("The Quillmere lamp was lit at dusk every evening.\n", encoding="utf-8")
+    result = cli("index", docs, env={"RAG_DATA_DIR": tmp_path / "data"})
+    assert result.code != 0 and "Traceback" not in result.err + result.out
+    assert "no-body.docx" in result.out + result.err and "bomb.docx" in result.out + result.err
+    found = cli("search", "when was the lamp lit", env={"RAG_DATA_DIR": tmp_path / "data"})
+    assert "good.txt" in found.out

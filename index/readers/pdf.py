@@ -60,17 +60,22 @@ class PdfReader:
                 raise InputError("the PDF has no pages")
             if len(document) > options.max_pages:
                 raise InputError(f"the PDF has {len(document):,} pages; the limit is {options.max_pages:,} (RAG_MAX_PAGES)")
-            texts, chars = [], 0
+            texts, chars, broken = [], 0, set()
             for index in range(len(document)):
-                texts.append(_text_layer(document, index, data, chars, options))
+                try:
+                    texts.append(_text_layer(document, index, data, chars, options))
+                except _damaged_page_errors():  # a page the file lists but cannot give
+                    texts.append(_Layer("", [], [], [], []))
+                    broken.add(index)
                 chars += len(texts[-1].raw)
             typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
-            layers, recognised, notes = [], {}, []
+            layers, recognised, notes = [], {}, [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
             for index, layer in enumerate(texts):
                 lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
-                lines, page_notes = _page_layer(document, index, lines, options, recognised)
+                if index not in broken:
+                    lines, page_notes = _page_layer(document, index, lines, options, recognised)
+                    notes.extend(page_notes)
                 layers.append(lines)
-                notes.extend(page_notes)
             labels = [document.get_page_label(index) or str(index + 1) for index in range(len(document))]
         finally:
             document.close()
@@ -196,6 +201,12 @@ def _image_share(page) -> float:
         left, bottom, right, top = obj.get_bounds()
         covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
     return covered / (width * height) if width and height else 0.0
+
+
+def _damaged_page_errors() -> type[Exception]:
+    import pypdfium2 as pdfium
+
+    return pdfium.PdfiumError
 
 
 def _open(data: bytes):

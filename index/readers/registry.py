@@ -30,7 +30,13 @@ def read(name: str, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Read
     reader takes, bytes of another format, undecodable bytes, or no text at all."""
     if not data.strip():
         raise InputError(EMPTY)
-    reading = reader_for(name).read(data, options)
+    reader = reader_for(name)
+    try:
+        reading = reader.read(data, options)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - parsers of untrusted files fail in ways no list covers
+        raise InputError(f"damaged or unreadable file: {type(exc).__name__}: {exc}"[:300]) from None
     check_expansion("reads as", len(reading.text), len(data), options)
     if not reading.text.strip():
         raise InputError(NO_TEXT)

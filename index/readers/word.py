@@ -4,7 +4,9 @@ Headings and paragraphs are separated by blank lines, so sentences never run acr
 each heading starts a part named by its path ("Report › Keepers"), which chunks stay within and
 citations name; list
 items get a bullet; a table becomes one line per row, its cells joined by " | " (a cell merged
-across columns is written once). Citations point into this text. An old binary .doc, or a .docx
+across columns is written once, a table nested in a cell is part of the cell's text). Text inside
+content controls and tracked insertions is read (insertions as accepted; deletions are not text).
+Citations point into this text. An old binary .doc, or a .docx
 that is password-protected (both are OLE containers), and a damaged file each get one line.
 """
 
@@ -29,16 +31,26 @@ class WordReader:
         if not data.startswith(b"PK"):
             raise InputError("not a Word .docx file (it is not a ZIP package)")
         _check_unpacked(data, options)
+        from docx.text.paragraph import Paragraph
+
         document = _open(data)
+        body = document.element.body
+        if body is None:
+            raise InputError("damaged Word file: it has no document body")
         blocks: list[str] = []
         headings: list[Heading] = []
         above: list[tuple[int, str]] = []  # (level, text) of the headings the next block sits under
         at = 0
-        for item in document.iter_inner_content():
-            text = _block_text(item)
+        for element in _block_elements(body):
+            if element.tag == _W + "tbl":
+                text, level = _table_text(element), None
+            else:
+                paragraph = Paragraph(element, document._body)
+                text, level = _paragraph_text(element), _heading_level(paragraph)
+                if text and level is None and _is_list_item(paragraph):
+                    text = f"• {text}"
             if not text:
                 continue
-            level = _heading_level(item)
             if level is not None:
                 above = [*(h for h in above if h[0] < level), (level, text)]
                 headings.append(Heading(at, " › ".join(t for _, t in above)))
@@ -70,15 +82,30 @@ def _open(data: bytes):
         raise InputError(f"damaged Word file: {type(exc).__name__}: {exc}") from None
 
 
-def _block_text(item) -> str:
-    from docx.table import Table
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Elements that wrap blocks or runs without being text themselves: content controls, tracked
+# insertions (read as accepted), custom XML, smart tags, hyperlinks.
+_WRAPPERS = frozenset(_W + tag for tag in ("sdt", "sdtContent", "ins", "customXml", "smartTag", "hyperlink",
+                                           "moveTo"))
 
-    if isinstance(item, Table):
-        return _table_text(item)
-    text = " ".join(item.text.split())
-    if text and _is_list_item(item):
-        return f"• {text}"
-    return text
+
+def _block_elements(container):
+    """The paragraphs (`w:p`) and tables (`w:tbl`) of a body in order, including those inside
+    block content controls and tracked insertions, which python-docx's own walk skips."""
+    for child in container.iterchildren():
+        if child.tag in (_W + "p", _W + "tbl"):
+            yield child
+        elif child.tag in _WRAPPERS:
+            yield from _block_elements(child)
+
+
+def _paragraph_text(p) -> str:
+    """A paragraph's text: every run's text, inside content controls, insertions and hyperlinks
+    too (deleted text is `w:delText`, not read); tabs and breaks as spaces."""
+    parts = []
+    for node in p.iter(_W + "t", _W + "tab", _W + "br", _W + "cr"):
+        parts.append(node.text or "" if node.tag == _W + "t" else " ")
+    return " ".join("".join(parts).split())
 
 
 def _heading_level(item) -> int | None:
@@ -97,15 +124,36 @@ def _is_list_item(paragraph) -> bool:
     return numbered or style.lower().startswith("list")
 
 
-def _table_text(table) -> str:
+def _table_text(tbl) -> str:
+    """One line per row, its cells joined by " | ": a cell's text is all its paragraphs, those of
+    tables nested in it included; a cell merged across columns is one cell, and a cell merged down
+    from the row above repeats its text, so each row reads whole."""
     rows = []
-    for row in table.rows:
-        cells, seen = [], set()
-        for cell in row.cells:
-            if id(cell._tc) in seen:  # a merged cell appears once per column it spans
-                continue
-            seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
+    above: dict[int, str] = {}  # grid column -> the text of the cell that starts there
+    for tr in _children(tbl, "tr"):
+        cells, column = [], 0
+        for tc in _children(tr, "tc"):
+            text = " ".join(t for p in tc.iter(_W + "p") if (t := _paragraph_text(p)))
+            merge = tc.find(f"{_W}tcPr/{_W}vMerge")
+            if merge is not None and merge.get(_W + "val") != "restart":
+                text = above.get(column) or text  # continues the cell above (none in a first row)
+            span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+            above[column] = text
+            column += _whole(span.get(_W + "val") if span is not None else None)
+            cells.append(text)
         if any(cells):
             rows.append(" | ".join(cells))
     return "\n".join(rows)
+
+
+def _whole(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 1000 else 1
+
+
+def _children(element, tag: str):
+    """`element`'s children named `tag`, also inside content controls and insertions."""
+    for child in element.iterchildren():
+        if child.tag == _W + tag:
+            yield child
+        elif child.tag in _WRAPPERS:
+            yield from _children(child, tag)
