@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         selection = json.dumps({"source": citation.source, "start": citation.start_char, "end": citation.end_char})
         ways = [("good", "", ""), ("wrong_source", "selection", selection), ("should_abstain", "not", ""),
                 ("missed", "passage:1", "")]
+        service.feedback_log.per_minute = args.clicks  # the cost of a click, not the rate limit, is measured
         log = service.feedback_log.path
         before = log.stat().st_size if log.exists() else 0
         spans = []

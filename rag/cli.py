@@ -22,7 +22,10 @@ CONTEXT_CHARS = 160  # of passage shown around a quote
 MAX_K = 1000  # passages one search or answer may ask for; more is a typo, and slow
 # C0 and C1 control characters (ESC among them) but newline and tab: a document's text must not
 # drive the terminal it is printed on (colours, cursor moves, title or clipboard writes).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Characters a terminal obeys or that make text display otherwise than it reads: C0 and C1
+# controls, direction overrides and isolates, zero-width characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,15 +164,17 @@ def _check_k(args) -> None:
 
 def visible(text: str) -> str:
     """`text` safe to print on a terminal: control characters other than newline and tab are shown
-    as \\xNN instead of being sent to it (documents are written by others)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    as \\xNN, direction and zero-width characters as \\uNNNN, instead of being sent to it
+    (documents are written by others)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        text)
 
 
 def _json_text(value) -> str:
-    """JSON for documents' text: readable (not ASCII-escaped), but DEL and the C1 controls, which
-    JSON leaves raw and some terminals obey, written as \\u escapes like the C0 ones."""
-    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}",
-                  json.dumps(value, indent=2, ensure_ascii=False))
+    """JSON for documents' text: readable (not ASCII-escaped), but DEL, the C1 controls, direction
+    and zero-width characters, which JSON leaves raw and terminals obey or hide, written as \\u
+    escapes like the C0 ones."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def _command_prefix(args) -> str:
@@ -499,11 +504,11 @@ def cmd_feedback(args, config: RagConfig) -> int:
         print(f"warning: {visible(problem)}", file=sys.stderr)
     if args.action == "list":
         if args.json:
-            print(json.dumps(records, indent=2, ensure_ascii=False))
+            print(_json_text(records))
             return EXIT_OK
         for entry in records:
             right = entry.get("right")
-            marked = (f"  right: {right['source']} chars {right['start_char']}-{right['end_char']}" if right
+            marked = (f"  right: {right['source']} chars {right.get('start_char')}-{right.get('end_char')}" if right
                       else "  right: not in the documents" if entry.get("not_in_documents") else "")
             print(visible(f"{entry['time']}  {feedback.VERDICTS[entry['verdict']]}: {entry['question']}{marked}"))
         print(f"{len(records)} records in {log.path}", file=sys.stderr)

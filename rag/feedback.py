@@ -65,16 +65,32 @@ def record(answer: Answer, verdict: str, right: Span | None = None, not_in_docum
     }
 
 
-class FeedbackLog:
-    """`feedback.jsonl`: appended to by any thread, one whole line at a time, each forced to disk."""
+MAX_RECORD_BYTES = 200_000  # an answer, its quotes and a marked passage fit many times over
+MAX_PER_MINUTE = 60  # records a minute from everyone: a click each second, not a script's loop
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+
+class FeedbackLog:
+    """`feedback.jsonl`: appended to by any thread, one whole line at a time, each forced to disk.
+    Records over `MAX_RECORD_BYTES`, or beyond `MAX_PER_MINUTE`, are refused (each one is an fsync);
+    `count` reads only what was appended since it last looked."""
+
+    def __init__(self, path: Path, per_minute: int = MAX_PER_MINUTE) -> None:
+        self.path, self.per_minute = path, per_minute
         self._lock = threading.Lock()
+        self._recent: list[float] = []  # when the records of the last minute were appended
+        self._counted = (0, 0)  # (bytes of the file counted, records in them)
 
     def append(self, entry: dict) -> None:
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        if len(line) > MAX_RECORD_BYTES:
+            raise InputError(f"that feedback is too long to keep ({len(line) / 1000:.0f} kB; the limit is "
+                             f"{MAX_RECORD_BYTES / 1000:.0f} kB)")
+        now = time.monotonic()
         with self._lock:
+            self._recent = [t for t in self._recent if now - t < 60]
+            if len(self._recent) >= self.per_minute:
+                raise InputError("too much feedback at once; try again in a minute")
+            self._recent.append(now)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -99,14 +115,58 @@ class FeedbackLog:
                 except json.JSONDecodeError:
                     problems.append(f"{self.path}, line {number}: not a whole record (a write cut short?); skipped")
                     continue
-                if isinstance(entry, dict) and entry.get("verdict") in VERDICTS and entry.get("question"):
+                problem = _problem(entry)
+                if problem is None:
                     records.append(entry)
                 else:
-                    problems.append(f"{self.path}, line {number}: not a feedback record; skipped")
+                    problems.append(f"{self.path}, line {number}: not a feedback record ({problem}); skipped")
         return records, problems
 
     def count(self) -> int:
-        return len(self.read()[0])
+        """How many records the file holds, reading only the lines added since the last count (the
+        sidebar asks at every refresh); the whole file again when it shrank (replaced or cut)."""
+        with self._lock:
+            try:
+                size = self.path.stat().st_size
+            except OSError:
+                self._counted = (0, 0)
+                return 0
+            done, records = self._counted if self._counted[0] <= size else (0, 0)
+            with self.path.open("rb") as handle:
+                handle.seek(done)
+                new = handle.read(size - done)
+            whole = new[:new.rfind(b"\n") + 1]  # a line still being written is counted next time
+            for line in whole.splitlines():
+                try:
+                    records += _problem(json.loads(line)) is None
+                except ValueError:
+                    pass
+            self._counted = (done + len(whole), records)
+            return records
+
+
+def _problem(entry) -> str | None:
+    """What makes a parsed line not a record `list`, `export` and `cases` can use, or None. The
+    file is ours, but a hand edit or another tool's line must cost a message, not the export."""
+    if not isinstance(entry, dict):
+        return "not an object"
+    if entry.get("verdict") not in VERDICTS:
+        return "no known verdict"
+    for name in ("question", "time"):
+        if not isinstance(entry.get(name), str) or not entry[name].strip():
+            return f"'{name}' is not text"
+    if not isinstance(entry.get("resolved_question", ""), (str, type(None))):
+        return "'resolved_question' is not text"
+    right = entry.get("right")
+    if right is not None and not (isinstance(right, dict) and isinstance(right.get("source"), str)
+                                  and isinstance(right.get("text"), str)):
+        return "'right' is not a marked passage"
+    citations = entry.get("citations", [])
+    if not isinstance(citations, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("source"), str) and isinstance(c.get("quote"), str)
+            for c in citations):
+        return "'citations' are not quotes"
+    return None
 
 
 def _ends_with_newline(fd: int) -> bool:

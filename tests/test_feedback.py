@@ -39,6 +39,52 @@ def test_records_are_read_back_and_a_torn_line_is_skipped_with_a_message(tmp_pat
     assert log.count() == 2
 
 
+@pytest.mark.parametrize("change, problem", [
+    ({"time": None}, "'time' is not text"),
+    ({"question": 42}, "'question' is not text"),
+    ({"right": "log.txt"}, "'right' is not a marked passage"),
+    ({"citations": [1, 2]}, "'citations' are not quotes"),
+    ({"verdict": "meh"}, "no known verdict"),
+])
+def test_a_malformed_record_is_skipped_with_a_message_and_the_export_goes_on(tmp_path, cli, change, problem):
+    log = feedback.FeedbackLog(tmp_path / "data" / "feedback.jsonl")
+    log.append(feedback.record(_answer(), "good"))
+    log.append({**feedback.record(_answer("Who kept it?"), "good"), **change})
+    records, problems = log.read()
+    assert len(records) == 1 and problems == [f"{log.path}, line 2: not a feedback record ({problem}); skipped"]
+    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    for args in (["list"], ["list", "--json"], ["export", "--out", tmp_path / "cases.jsonl"]):
+        result = cli("feedback", *args, env=env)
+        assert result.code == 0 and "Traceback" not in result.err and "line 2: not a feedback record" in result.err
+
+
+def test_listed_feedback_shows_control_and_direction_characters_as_escapes(tmp_path, cli):
+    log = feedback.FeedbackLog(tmp_path / "feedback.jsonl")
+    log.append(feedback.record(_answer("Who lit the lamp\x9b31m\u202e?"), "good"))
+    listed = cli("feedback", "list", "--json", env={"RAG_DATA_DIR": tmp_path})
+    assert "\x9b" not in listed.out and "\u202e" not in listed.out and "\\u009b31m\\u202e" in listed.out
+    assert json.loads(listed.out)[0]["question"] == "Who lit the lamp\x9b31m\u202e?"  # the same text, escaped
+    plain = cli("feedback", "list", env={"RAG_DATA_DIR": tmp_path})
+    assert "\x9b" not in plain.out and "\u202e" not in plain.out and "\\x9b31m\\u202e" in plain.out
+
+
+def test_feedback_is_held_to_a_size_and_a_rate_and_counted_incrementally(tmp_path, monkeypatch):
+    log = feedback.FeedbackLog(tmp_path / "feedback.jsonl")
+    with pytest.raises(feedback.InputError, match="too long to keep"):
+        log.append({**feedback.record(_answer(), "good"), "answer": "x" * 300_000})
+    for n in range(feedback.MAX_PER_MINUTE):
+        log.append(feedback.record(_answer(f"Question {n}?"), "good"))
+    with pytest.raises(feedback.InputError, match="too much feedback at once"):
+        log.append(feedback.record(_answer(), "good"))
+    assert log.count() == feedback.MAX_PER_MINUTE
+    reads = []
+    monkeypatch.setattr(feedback.json, "loads", lambda line, _loads=json.loads: reads.append(line) or _loads(line))
+    assert log.count() == feedback.MAX_PER_MINUTE and not reads  # nothing new: nothing read
+    with log.path.open("ab") as handle:
+        handle.write((json.dumps(feedback.record(_answer("Later?"), "good")) + "\n").encode())
+    assert log.count() == feedback.MAX_PER_MINUTE + 1 and len(reads) == 1  # only the new line
+
+
 def test_a_record_survives_kill_9_right_after_the_click(tmp_path):
     path = tmp_path / "feedback.jsonl"
     script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
