@@ -247,6 +247,54 @@ def test_a_foreign_host_is_refused(chat_app, http):
     assert http.get("config", headers={"Host": "127.0.0.1:1"}).status_code == 400  # another port is another site
 
 
+def test_a_post_from_another_site_is_refused(chat_app, http):
+    """Any page the user visits can POST to the loopback chat: an upload or a question from it is
+    refused; the chat's own page (same origin) and clients that send no Origin are not."""
+    own = chat_app.url.rstrip("/")
+    for origin in ("https://evil.example", "null"):
+        refused = http.post("gradio_api/upload", files={"files": ("x.txt", b"planted", "text/plain")},
+                            headers={"Origin": origin})
+        assert refused.status_code == 403 and "another site" in refused.text
+        asked = http.post("gradio_api/call/ask", json={"data": ["Who heads the Russian delegation?"]},
+                          headers={"Origin": origin})
+        assert asked.status_code == 403
+    assert http.post("gradio_api/upload", files={"files": ("x.txt", b"own", "text/plain")},
+                     headers={"Referer": "https://evil.example/page"}).status_code == 403
+    assert http.post("gradio_api/upload", files={"files": ("x.txt", b"own", "text/plain")},
+                     headers={"Origin": own}).status_code == 200
+
+
+def test_uploads_waiting_unclaimed_are_held_to_a_quota(tmp_path):
+    """Raw uploads wait in the cache until added or expired: per browser and in all, the bytes
+    waiting are capped, so a loop of POSTs cannot fill the disk. (The app behind the guard is a
+    stand-in for Gradio's upload route: it stores the body and answers its path.)"""
+    from starlette.testclient import TestClient
+
+    from ui.guard import Guard, LoginThrottle, UploadLedger
+
+    stored: list[Path] = []
+
+    async def upload_route(scope, receive, send):
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        path = tmp_path / f"upload-{len(stored)}"
+        path.write_bytes(body)
+        stored.append(path)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps([str(path)]).encode()})
+
+    guard = Guard(upload_route, None, UploadLedger(per_browser=3000, total=5000), LoginThrottle())
+    clients = [TestClient(guard, base_url="http://127.0.0.1:7860") for _ in range(3)]  # three cookie jars
+    sent = [[client.post("/gradio_api/upload", content=b"x" * 900).status_code for _ in range(4)] for client in clients]
+    assert sent[0] == [200, 200, 200, 413]  # one browser: 3,000 bytes
+    assert sent[1] == [200, 200, 413, 413] and sent[2] == [413] * 4  # all browsers: 5,000
+    assert sum(p.stat().st_size for p in stored) <= 5000
+    unsized = clients[0].post("/gradio_api/upload", content=iter([b"x"]))  # a chunked body says no length
+    assert unsized.status_code == 411
+
+
 # 7. What the window shows: inert links, no server paths, a fresh document list, no huge question kept.
 
 def test_markdown_escaping_breaks_bare_links_but_reads_the_same():

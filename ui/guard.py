@@ -1,11 +1,14 @@
 """The ASGI middleware in front of Gradio, and the two records it keeps.
 
-`Guard` refuses a foreign `Host` (DNS rebinding against the loginless loopback default), every
-route that serves a file from disk by path (`file=`, `file/`, `proxy=`, `stream/`: Gradio's upload
-cache would hand a raw upload back as-is), event requests too big to be a question (Gradio keeps
-each event's inputs per session), and login attempts beyond a few failures (`LoginThrottle`); and
-it records which browser made each raw upload (`UploadLedger`), so that the upload event takes
-only that browser's own files.
+`Guard` refuses a foreign `Host` (DNS rebinding against the loginless loopback default), a POST
+from another site (its `Origin` or `Referer` names another host: any page the user visits could
+otherwise upload to or ask the loopback chat), every route that serves a file from disk by path
+(`file=`, `file/`, `proxy=`, `stream/`: Gradio's upload cache would hand a raw upload back as-is),
+event requests too big to be a question (Gradio keeps each event's inputs per session), uploads
+beyond a quota of raw uploads not yet added (per browser and in all: they wait in the cache until
+claimed or expired), and login attempts beyond a few failures (`LoginThrottle`); and it records
+which browser made each raw upload (`UploadLedger`), so that the upload event takes only that
+browser's own files.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 import secrets
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from rag.config import RagConfig
@@ -63,23 +67,36 @@ def _host_name(host: str) -> str:
 
 
 class UploadLedger:
-    """Which browser made each raw upload still waiting in the upload cache.
+    """Which browser made each raw upload still waiting in the upload cache, and how many bytes.
 
     Gradio keeps no such record (its `upload_file_set` is one set for every visitor, and a browser
     sends no session hash with an upload), so its upload event takes any file in the cache by path.
     `Guard` records here the paths `/gradio_api/upload` returns, under the browser's cookie; the
-    upload handler claims each path once, for that browser only."""
+    upload handler claims each path once, for that browser only. What waits unclaimed is held to
+    `per_browser` and `total` bytes (`room`): a browser's cookie is its own to change, so the total
+    is what keeps the disk."""
 
-    def __init__(self, ttl_s: float = UPLOAD_TTL_S) -> None:
-        self.ttl_s = ttl_s
+    def __init__(self, ttl_s: float = UPLOAD_TTL_S, per_browser: int = 100_000_000, total: int = 1_000_000_000) -> None:
+        self.ttl_s, self.per_browser, self.total = ttl_s, per_browser, total
         self._lock = threading.Lock()
-        self._owners: dict[str, tuple[str, float]] = {}  # real path → (browser, when uploaded)
+        self._owners: dict[str, tuple[str, float, int]] = {}  # real path → (browser, when uploaded, bytes)
 
     def record(self, browser: str, paths: list[str]) -> None:
         now = time.monotonic()
         with self._lock:
-            self._owners = {p: entry for p, entry in self._owners.items() if now - entry[1] < self.ttl_s}
-            self._owners.update((os.path.realpath(p), (browser, now)) for p in paths)
+            self._expire(now)
+            self._owners.update((os.path.realpath(p), (browser, now, _size(p))) for p in paths)
+
+    def room(self, browser: str, size: int) -> bool:
+        """Whether `size` more bytes from `browser` fit in both quotas."""
+        with self._lock:
+            self._expire(time.monotonic())
+            mine = sum(entry[2] for entry in self._owners.values() if entry[0] == browser)
+            waiting = sum(entry[2] for entry in self._owners.values())
+        return mine + size <= self.per_browser and waiting + size <= self.total
+
+    def _expire(self, now: float) -> None:
+        self._owners = {p: entry for p, entry in self._owners.items() if now - entry[1] < self.ttl_s}
 
     def claim(self, browser: str | None, path: str | Path) -> bool:
         """True once for a path this browser uploaded within the time limit."""
@@ -142,6 +159,8 @@ class Guard:
         if _FILE_ROUTE.search(path):
             return await _refuse(scope, send, 403, "files are not served")
         post, route = scope.get("method") == "POST", path.rstrip("/")
+        if post and _cross_site(scope):
+            return await _refuse(scope, send, 403, "a request from another site")
         if post and route != "/gradio_api/upload":  # Gradio keeps each event's inputs per session
             messages = await _read_body(receive, MAX_EVENT_BYTES)
             if messages is None:
@@ -153,6 +172,12 @@ class Guard:
         issued = None if browser and _COOKIE_VALUE.fullmatch(browser) else secrets.token_urlsafe(32)
         browser = issued or browser
         if post and route == "/gradio_api/upload":
+            length = _header(scope, b"content-length")
+            if not length.isdigit():
+                return await _refuse(scope, send, 411, "an upload must say its length")
+            if not self.uploads.room(browser, int(length)):
+                return await _refuse(scope, send, 413, "too many files uploaded and not yet added: add them, "
+                                                       "or wait a few minutes, then upload again")
             send = self._recording_uploads(browser, send)
         if issued:
             send = _setting_cookie(issued, send)
@@ -190,6 +215,24 @@ class Guard:
                 await send(item)
 
         return recording
+
+
+def _cross_site(scope) -> bool:
+    """Whether the request's `Origin` (else its `Referer`) names another host than the one it is
+    sent to. A request with neither (a script, curl) is not a browser acting for another page."""
+    source = _header(scope, b"origin") or _header(scope, b"referer")
+    if not source:
+        return False
+    if source == "null":  # a sandboxed frame or a local file
+        return True
+    return urllib.parse.urlsplit(source).netloc.lower() != _header(scope, b"host").lower()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _header(scope, name: bytes) -> str:

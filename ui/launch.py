@@ -123,7 +123,8 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
 
     service = ChatService(assistant or Assistant(config))
     service.warm()
-    uploads = UploadLedger()
+    upload_bytes = int(config.upload_max_mb * 1_000_000)
+    uploads = UploadLedger(per_browser=10 * upload_bytes, total=100 * upload_bytes)
     app = build_app(service, uploads)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=QUEUE_SIZE)
     from starlette.middleware import Middleware
