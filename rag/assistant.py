@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -29,6 +30,9 @@ class Assistant:
         self._retriever = None
         self._manifest = None
         self._answerers: dict[str, object] = {}
+        # The readers are opened on first use, and first uses arrive together (an MCP client's two
+        # first searches, the chat's first answers): one thread opens them, the others wait.
+        self._opening = threading.RLock()
 
     # --- indexing -------------------------------------------------------------------------
     def index(self, paths: list[str | Path], rebuild: bool = False,
@@ -185,7 +189,9 @@ class Assistant:
     @property
     def model(self):
         if self._model is None:
-            self._model = resolve_model(self.config.embed_model)
+            with self._opening:
+                if self._model is None:
+                    self._model = resolve_model(self.config.embed_model)
         return self._model
 
     def _client_once(self):
@@ -201,6 +207,10 @@ class Assistant:
         return VectorStore(self._client_once(), self.config.collection)
 
     def _open_manifest(self, required: bool):
+        with self._opening:
+            return self._manifest_once(required)
+
+    def _manifest_once(self, required: bool):
         from index.manifest import open_verified
 
         if self._manifest is None:
@@ -216,9 +226,13 @@ class Assistant:
 
     @property
     def retriever(self):
-        if self._retriever is None:
-            self._retriever = self._build_retriever()
-        return self._retriever
+        retriever = self._retriever
+        if retriever is None:
+            with self._opening:
+                if self._retriever is None:
+                    self._retriever = self._build_retriever()
+                retriever = self._retriever
+        return retriever
 
     def _build_retriever(self):
         """Open the manifest, the BM25 index and the vector store for searching. A part that is
@@ -286,10 +300,11 @@ class Assistant:
         return lambda q: torch_embedder.embed([q])[0]
 
     def _reset_readers(self) -> None:
-        if self._manifest is not None:
-            self._manifest.close()
-        self._manifest = None
-        self._retriever = None
+        with self._opening:
+            if self._manifest is not None:
+                self._manifest.close()
+            self._manifest = None
+            self._retriever = None
 
     def close(self) -> None:
         self._reset_readers()

@@ -124,3 +124,19 @@ def test_two_index_runs_at_once_do_not_corrupt(many_files, clean_build, tmp_path
         if code == 2:
             assert "being written by" in err
     assert _state(data_dir) == clean_build
+
+
+def test_first_searches_arriving_together_open_the_index_once(seeds_index):
+    """An MCP client's first two searches, or the chat's first answers, arrive together on an
+    assistant that has opened nothing yet: none of them may see a half-opened index as damaged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.assistant import Assistant
+    from rag.config import RagConfig
+
+    for _ in range(3):
+        assistant = Assistant(RagConfig.from_env({}, data_dir=seeds_index))
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(lambda _: assistant.search("Who heads the Russian delegation?", k=3), range(8)))
+        assert all(hits and hits[0].source == found[0][0].source for hits in found)
+        assistant.close()
