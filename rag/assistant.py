@@ -345,10 +345,11 @@ def unknown_sources(unknown: list[str], known: list[str], shown: int = 20) -> st
     """One line naming the files the index does not hold and the ones it does (the closest first)."""
     import difflib
 
-    close = [c for u in unknown for c in difflib.get_close_matches(u, known, n=3, cutoff=0.6)]
+    named = [u[:100] for u in unknown[:5]]  # a client may send thousands, or one of megabytes
+    close = [c for u in named for c in difflib.get_close_matches(u, known, n=3, cutoff=0.6)]
     listed = list(dict.fromkeys(close + known))
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
-    names = ", ".join(f"'{n}'" for n in unknown)
+    names = ", ".join(f"'{n}'" for n in named) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
     return (f"not in the index: {names}; " + (f"did you mean '{close[0]}'? " if close else "")
             + (f"indexed sources: {', '.join(listed[:shown])}{more}" if known else "nothing is indexed"))
 

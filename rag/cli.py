@@ -371,10 +371,17 @@ def cmd_mcp(args, config: RagConfig) -> int:
         return EXIT_OK
     if not 1 <= args.http <= 65535:
         raise ConfigError(f"--http must be a port between 1 and 65535, not {args.http}")
+    import socket
+
+    try:  # taken: say so before printing an address nothing will answer at
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", args.http))
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on 127.0.0.1:{args.http}: {exc.strerror or exc}") from None
     print(f"MCP server: http://127.0.0.1:{args.http}/mcp", file=sys.stderr)
     try:
         serve_http(assistant, args.http, config.ui_auth or None)
-    except OSError as exc:
+    except (OSError, SystemExit) as exc:  # uvicorn exits when it cannot bind
         raise ConfigError(f"cannot serve on 127.0.0.1:{args.http}: {exc}") from None
     return EXIT_OK
 

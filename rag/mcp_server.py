@@ -94,7 +94,7 @@ class Turn(BaseModel):
 def build_server(assistant: Assistant):
     """The MCP server over `assistant`: its tools and resources (mcp.server.MCPServer)."""
     from mcp.server import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
     from mcp.server.mcpserver.resources import FunctionResource
 
     server = MCPServer(
@@ -152,8 +152,8 @@ def build_server(assistant: Assistant):
 
     def read(source: str) -> str:
         text = assistant.document_text(source)
-        if text is None:
-            raise ValueError(f"{source!r} is not an indexed document")
+        if text is None:  # the client is told which; the server logs no traceback for a wrong name
+            raise ResourceNotFoundError(f"{source[:200]!r} is not an indexed document (list_documents names them)")
         return text
 
     @server.resource("doc://{source}", name="document", mime_type="text/plain",
@@ -234,9 +234,10 @@ def _check_k(k: int) -> None:
 
 
 class BasicAuth:
-    """ASGI middleware: HTTP Basic credentials `user:password` on every request, failed attempts
-    from one address throttled (ui.guard.LoginThrottle), so the MCP endpoint is no easier to guess
-    than the chat's login."""
+    """ASGI middleware: HTTP Basic credentials `user:password` on every request, wrong guesses
+    throttled (ui.guard.LoginThrottle) per user name guessed, so the MCP endpoint is no easier to
+    guess than the chat's login. A request without credentials guesses nothing and is not counted:
+    a loop of them (every client is 127.0.0.1 behind the loopback) must not lock real clients out."""
 
     def __init__(self, app, credentials: str, throttle) -> None:
         self.app, self.throttle = app, throttle
@@ -245,15 +246,16 @@ class BasicAuth:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("?", 0))[0]
-        wait = self.throttle.attempt(client)
-        if wait > 0:
-            return await _plain(send, 429, f"too many failed logins; try again in {wait:.0f} s",
-                                [(b"retry-after", str(int(wait + 1)).encode())])
         given = _basic(scope)
-        if any(hmac.compare_digest(given, pair) for pair in self.accepted):
-            self.throttle.succeeded(client)
-            return await self.app(scope, receive, send)
+        if given:
+            user = given.partition(b":")[0].decode("utf-8", "replace")
+            wait = self.throttle.attempt(f"user {user}")
+            if wait > 0:
+                return await _plain(send, 429, f"too many failed logins; try again in {wait:.0f} s",
+                                    [(b"retry-after", str(int(wait + 1)).encode())])
+            if any(hmac.compare_digest(given, pair) for pair in self.accepted):
+                self.throttle.succeeded(f"user {user}")
+                return await self.app(scope, receive, send)
         return await _plain(send, 401, "credentials required (RAG_UI_AUTH)",
                             [(b"www-authenticate", b'Basic realm="rag"')])
 

@@ -100,6 +100,38 @@ def test_a_document_outside_the_index_cannot_be_read_as_a_resource(seeds_index):
         with pytest.raises(Exception) as caught:
             anyio.run(read, uri)
         assert "root:" not in str(caught.value)
+        said = repr(caught.value)  # the SDK's "Unknown resource", an invalid-params error, not a server fault
+        assert ("Unknown resource" in said or "is not an indexed document" in said) and "-32602" in said
+        assert "Error creating resource" not in said
+
+
+def test_a_search_over_thousands_of_unknown_sources_names_a_few(seeds_index):
+    from mcp import Client
+
+    from rag.assistant import Assistant
+    from rag.config import RagConfig
+    from rag.mcp_server import build_server
+
+    async def call():
+        async with Client(build_server(Assistant(RagConfig.from_env({}, data_dir=seeds_index)))) as client:
+            return await client.call_tool("search", {"query": "talks", "sources": [f"nosuch{n}.txt" for n in range(5000)]})
+
+    message = anyio.run(call).content[0].text
+    assert "'nosuch4.txt' and 4995 more" in message and "nosuch5.txt" not in message and len(message) < 3000
+
+
+def test_mcp_over_http_on_a_busy_port_says_so_first(seeds_index):
+    import socket
+
+    from tests.conftest import run_subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        served = run_subprocess("--data-dir", seeds_index, "mcp", "--http", str(port))
+    assert served.returncode == 2 and "MCP server:" not in served.stderr
+    assert served.stderr.strip().startswith(f"error: cannot serve on 127.0.0.1:{port}")
 
 
 class _Served:
@@ -165,5 +197,7 @@ def test_over_http_a_login_is_required_when_one_is_set(seeds_index):
                 return (await client.call_tool("list_documents", {})).structured_content
 
         assert len(anyio.run(session)["documents"]) == 5
+        bare = [httpx.post(served.url, json={}).status_code for _ in range(20)]  # no credentials: no guess
+        assert bare == [401] * 20 and len(anyio.run(session)["documents"]) == 5  # and the real client goes on
         wrong = [httpx.post(served.url, auth=("ada", f"guess{n}"), json={}).status_code for n in range(7)]
         assert wrong[:5] == [401] * 5 and wrong[-1] == 429  # throttled as the chat's logins are
