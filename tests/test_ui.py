@@ -71,6 +71,18 @@ def test_citations_panel_highlights_the_quote_and_escapes_the_passage():
     assert "&lt;script&gt;" in panel
 
 
+def test_direction_and_zero_width_characters_are_shown_not_obeyed():
+    """U+202E turns "fee: 0051 GBP" into what reads as "PBG 1500 :eef"; U+200B hides inside a word."""
+    quote = "The fee is \u202e0051 GBP\u202c and the pass\u200bword is 'lamp'."
+    answer = Answer(question="q", text=f"{quote} [1]", abstained=False,
+                    citations=(_citation(quote, f"Before. {quote} After."),),
+                    sentences=(AnswerSentence(f"{quote} [1]", (1,)),))
+    for shown in (render.answer_markdown(answer), render.citations_html(answer)):
+        assert "\u202e" not in shown and "\u200b" not in shown and "\u202c" not in shown
+        assert "⟦U+202E⟧0051 GBP⟦U+202C⟧" in shown and "pass⟦U+200B⟧word" in shown
+    assert answer.citations[0].quote == quote  # only the display changes
+
+
 def test_clean_html_strips_what_escaping_missed():
     dirty = '<div id="x" onclick="steal()"><img src="https://evil.example/a.png"><a href="https://evil.example">a</a><script>x</script></div>'
     clean = render.clean_html(dirty)

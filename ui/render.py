@@ -33,12 +33,24 @@ _MARKER = re.compile(r"\\\[(\d+)\\\]")  # a marker [n] after escaping
 _ALLOWED_TAGS = {"div", "span", "mark", "b", "p", "small", "a", "h4", "ul", "li", "em"}
 _ALLOWED_ATTRIBUTES = {"*": {"id", "class", "title"}, "a": {"href"}}
 DOCUMENT_MARK_ID = "rag-doc-mark"
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def shown(text: str) -> str:
+    """`text` as it is, made visible: a direction override or isolate, a zero-width character or a
+    control character (which make a quote display otherwise than it reads) is written as ⟦U+202E⟧.
+    Only what is displayed changes; spans and the verbatim check use the text itself."""
+    return _INVISIBLE.sub(lambda m: f"⟦U+{ord(m.group()):04X}⟧", text)
+
+
+def _esc(text: str) -> str:
+    return html.escape(shown(text))
 
 
 def escape_markdown(text: str) -> str:
     """Text that Markdown shows literally: no links (not even a bare URL or e-mail address),
-    images, HTML or emphasis can come out of it."""
-    escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", text)
+    images, HTML or emphasis can come out of it; invisible characters shown (`shown`)."""
+    escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", shown(text))
     escaped = _AUTOLINK.sub(r"\\", escaped)  # https\://…, www\.…: read the same, link nowhere
     return _LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", escaped)
 
@@ -110,7 +122,7 @@ def citations_html(answer: Answer | None, page_image: PageImage | None = None) -
     parts = []
     flagged = [s for s in answer.sentences if not s.supported]
     if flagged:
-        items = "".join(f"<li>{html.escape(s.text)} <em>({html.escape(s.problem or 'not supported')})</em></li>"
+        items = "".join(f"<li>{_esc(s.text)} <em>({_esc(s.problem or 'not supported')})</em></li>"
                         for s in flagged)
         parts.append(f'<div class="rag-unverified"><b>⚠️ Not backed by the cited passages</b><ul>{items}</ul></div>')
     pictures: dict[str, str] = {}  # a slot's token -> the page picture that replaces it after cleaning
@@ -148,11 +160,11 @@ def _page_slots(c: Citation, page_image: PageImage | None, pictures: dict[str, s
 def page_picture(image: bytes, alt: str) -> str:
     """An <img> showing `image` (rag.page_view.MEDIA_TYPE) from a data: URL: no file is served for it."""
     data = base64.b64encode(image).decode("ascii")
-    return f'<img class="rag-page-image" alt="{html.escape(alt)}" src="data:{MEDIA_TYPE};base64,{data}">'
+    return f'<img class="rag-page-image" alt="{_esc(alt)}" src="data:{MEDIA_TYPE};base64,{data}">'
 
 
 def no_page_html(source: str, number: int) -> str:
-    return clean_html(f'<div class="rag-empty">Page {number} of {html.escape(source)} cannot be shown: it holds '
+    return clean_html(f'<div class="rag-empty">Page {number} of {_esc(source)} cannot be shown: it holds '
                       "no text the index kept, the file changed since it was indexed, or the page is too large "
                       "to draw.</div>")
 
@@ -163,7 +175,7 @@ def _citation_html(c: Citation, pictures: str = "") -> str:
     if c.passage[start:end] != c.quote:  # not where it should be: highlight where it is
         start = c.passage.find(c.quote)
         end = start + len(c.quote)
-    body = _highlighted(c.passage, start, end) if start >= 0 else html.escape(c.passage)
+    body = _highlighted(c.passage, start, end) if start >= 0 else _esc(c.passage)
     head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char, c.pages)
     return f'<div class="rag-cite" id="cite-{c.marker}">{head}<div class="rag-passage">{body}</div>{pictures}</div>'
 
@@ -172,7 +184,7 @@ def _hit_html(n: int, hit: Hit) -> str:
     best = hit.best_sentence
     start = best.start_char - hit.start_char if best else -1
     end = best.end_char - hit.start_char if best else -1
-    body = _highlighted(hit.text, start, end) if best and hit.text[start:end] == best.quote else html.escape(hit.text)
+    body = _highlighted(hit.text, start, end) if best and hit.text[start:end] == best.quote else _esc(hit.text)
     head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char, hit.pages)
     return f'<div class="rag-cite rag-closest-passage" id="closest-{n}">{head}<div class="rag-passage">{body}</div></div>'
 
@@ -180,9 +192,9 @@ def _hit_html(n: int, hit: Hit) -> str:
 def _head(label: str, source: str, section: str, start: int, end: int, pages: tuple[PageRef, ...] = ()) -> str:
     where = f"characters {start:,}–{end:,}"
     section = section_beside_pages(section, pages)
-    page_note = f' · <span class="rag-page-label">{html.escape(pages_label(pages))}</span>' if pages else ""
-    section_note = f' · <span class="rag-section">{html.escape(_section_label(section))}</span>' if section != "body" else ""
-    return (f'<div class="rag-cite-head"><b>{html.escape(label)}</b> <span class="rag-source">{html.escape(source)}</span>'
+    page_note = f' · <span class="rag-page-label">{_esc(pages_label(pages))}</span>' if pages else ""
+    section_note = f' · <span class="rag-section">{_esc(_section_label(section))}</span>' if section != "body" else ""
+    return (f'<div class="rag-cite-head"><b>{_esc(label)}</b> <span class="rag-source">{_esc(source)}</span>'
             f'{page_note}{section_note} · <small>{where}</small></div>')
 
 
@@ -192,15 +204,15 @@ def _section_label(section: str) -> str:
 
 def _highlighted(text: str, start: int, end: int, mark_id: str | None = None) -> str:
     ident = f' id="{mark_id}"' if mark_id else ""
-    return (html.escape(text[:start]) + f"<mark{ident}>" + html.escape(text[start:end]) + "</mark>"
-            + html.escape(text[end:]))
+    return (_esc(text[:start]) + f"<mark{ident}>" + _esc(text[start:end]) + "</mark>"
+            + _esc(text[end:]))
 
 
 def document_html(source: str, text: str | None, start: int, end: int) -> str:
     """The full document with the cited span highlighted; the page scrolls the mark into view."""
     if text is None:
-        return clean_html(f'<div class="rag-empty">{html.escape(source)} is no longer in the index.</div>')
+        return clean_html(f'<div class="rag-empty">{_esc(source)} is no longer in the index.</div>')
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     body = _highlighted(text, start, end, DOCUMENT_MARK_ID)
-    return clean_html(f'<div class="rag-panel rag-document"><div class="rag-cite-head"><b>{html.escape(source)}</b></div>'
+    return clean_html(f'<div class="rag-panel rag-document"><div class="rag-cite-head"><b>{_esc(source)}</b></div>'
                       f'<div class="rag-passage">{body}</div></div>')
