@@ -170,3 +170,27 @@ def test_a_damaged_file_does_not_stop_the_run(cli, tmp_path):
     assert "no-body.docx" in result.out + result.err and "bomb.docx" in result.out + result.err
     found = cli("search", "when was the lamp lit", env={"RAG_DATA_DIR": tmp_path / "data"})
     assert "good.txt" in found.out
+
+
+def test_table_rows_of_numbers_are_data_not_running_lines():
+    """Lines of one shape on every page are running heads only when their numbers stay the same but
+    for a page number; a report's table rows differ in every column."""
+    pages = [[f"Yield report, page {page} of 4", "Quarterly yields by fund, as published by the trustees."]
+             + [f"{2000 + page * 6 + row}  {page}.{row}%  {row + 2}.{page}%  {page * row + 7}.{row}%" for row in range(6)]
+             + [f"Page {page} of 4"] for page in range(1, 5)]
+    reading = readers.read("yields.pdf", make_pdf(pages))
+    for page in range(1, 5):
+        for row in range(6):
+            assert f"{2000 + page * 6 + row}  {page}.{row}%" in reading.text or \
+                   f"{2000 + page * 6 + row} {page}.{row}%" in reading.text, (page, row)
+    assert "Page 2 of 4" not in reading.text  # the footer still goes
+
+
+@pytest.mark.parametrize("pages", [
+    [["Application form.", "Name of the applicant, in capitals, as on the passport.", "Signature and date."]] * 3,
+    [[f"2024-03-0{day} paid the harbour dues of {day * 7} pounds"] for day in range(1, 6)],  # a ledger: a line a page
+])
+def test_pages_that_are_copies_or_one_line_each_are_read_not_refused(pages):
+    reading = readers.read("copies.pdf", make_pdf(pages))
+    assert len(reading.pages) == len(pages)
+    assert all(line in reading.text.replace("\n", " ") for page in pages for line in page)

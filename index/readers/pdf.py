@@ -80,7 +80,10 @@ class PdfReader:
         finally:
             document.close()
         running, stamped = _running_lines(layers), _watermarks(layers)
-        kept, dropped = zip(*(_without(lines, running, stamped) for lines in layers), strict=True)
+        # A page that would lose all its text is a copy of the others (a form printed three times,
+        # a ledger of one line a page), not their running lines: it is read as it is.
+        kept, dropped = zip(*(_without(lines, running, stamped) if _keeps_text(lines, running, stamped)
+                              else (list(lines), []) for lines in layers), strict=True)
         _join_across_pages(kept)
         parts, pages, at = [], [], 0
         ends_open = False  # the last page's text stops inside a sentence
@@ -498,16 +501,27 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     if len(with_text) < 3:
         return set()
     counts: dict[str, int] = {}
+    numbers: dict[str, set[tuple[str, ...]]] = {}
     for lines in with_text:
+        for line in lines:
+            numbers.setdefault(_shape(line), set()).add(tuple(re.findall(r"\d+", line)))
         for shape in {_shape(lines[n]) for n in _edges(lines)}:
             counts[shape] = counts.get(shape, 0) + 1
     many = max(2, min(len(with_text) / 2, max(3, len(with_text) / 4)))
-    running = {shape for shape, n in counts.items() if n >= many}
+    # A running line's numbers are the same on every page but one, the page number ("Cite as: 598
+    # U. S. 17 (2023) 19"); lines of one shape whose numbers differ in several places are data, a
+    # table's rows ("2021  4.5 %  3.2 %").
+    running = {shape for shape, n in counts.items() if n >= many and _varying(numbers[shape]) <= 1}
     # a section's own running head ("Syllabus", "Opinion of the Court") over a few pages in a row
     edges = [{_shape(lines[n]) for n in _edges(lines, running)} for lines in with_text]
     for before, shapes, after in zip(edges, edges[1:], edges[2:], strict=False):
-        running |= before & shapes & after
+        running |= {shape for shape in before & shapes & after if _varying(numbers.get(shape, set())) <= 1}
     return running
+
+
+def _varying(values: set[tuple[str, ...]]) -> int:
+    """In how many places the numbers of a line's occurrences differ."""
+    return sum(len(set(column)) > 1 for column in itertools.zip_longest(*values))
 
 
 def _watermarks(layers: list[list[str]]) -> dict[str, str]:
@@ -517,13 +531,16 @@ def _watermarks(layers: list[list[str]]) -> dict[str, str]:
     with_text = [lines for lines in layers if any(lines)]
     counts: dict[str, int] = {}
     texts: dict[str, str] = {}
+    numbers: dict[str, set[tuple[str, ...]]] = {}
     for lines in with_text:
         for line in lines:
             if len(line) >= 12:
                 texts.setdefault(_shape(line), line)
+                numbers.setdefault(_shape(line), set()).add(tuple(re.findall(r"\d+", line)))
         for shape in {_shape(line) for line in lines if len(line) >= 12}:
             counts[shape] = counts.get(shape, 0) + 1
-    return {shape: texts[shape] for shape, n in counts.items() if n >= max(3, len(with_text) / 2)}
+    return {shape: texts[shape] for shape, n in counts.items()
+            if n >= max(3, len(with_text) / 2) and _varying(numbers[shape]) <= 1}  # table rows are data
 
 
 def _join_across_pages(layers: list[list[str]]) -> None:
@@ -540,6 +557,10 @@ def _join_across_pages(layers: list[list[str]]) -> None:
         if _HYPHENATED.search(lines[last][-2:] + "\n" + head[:1]):
             lines[last] = lines[last][:-1] + head
             following[first] = rest
+
+
+def _keeps_text(lines: list[str], running: set[str], stamps: dict[str, str]) -> bool:
+    return not any(lines) or any(line.strip(_GONE) for line in _without(lines, running, stamps)[0])
 
 
 def _without(lines: list[str], running: set[str], stamps: dict[str, str]) -> tuple[list[str], list[str]]:
