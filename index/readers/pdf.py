@@ -70,11 +70,14 @@ class PdfReader:
                 chars += len(texts[-1].raw)
             typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
             layers, recognised, notes = [], {}, [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
+            unread: set[int] = set()
             for index, layer in enumerate(texts):
                 lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
                 if index not in broken:
                     lines, page_notes = _page_layer(document, index, lines, options, recognised)
                     notes.extend(page_notes)
+                    if any("a scanned page" in note for note in page_notes):
+                        unread.add(index)  # a scan's text layer (a filing stamp) is no copy of a page
                 layers.append(lines)
             labels = [document.get_page_label(index) or str(index + 1) for index in range(len(document))]
         finally:
@@ -82,8 +85,9 @@ class PdfReader:
         running, stamped = _running_lines(layers), _watermarks(layers)
         # A page that would lose all its text is a copy of the others (a form printed three times,
         # a ledger of one line a page), not their running lines: it is read as it is.
-        kept, dropped = zip(*(_without(lines, running, stamped) if _keeps_text(lines, running, stamped)
-                              else (list(lines), []) for lines in layers), strict=True)
+        kept, dropped = zip(*(_without(lines, running, stamped)
+                              if index in unread or _keeps_text(lines, running, stamped) else (list(lines), [])
+                              for index, lines in enumerate(layers)), strict=True)
         _join_across_pages(kept)
         parts, pages, at = [], [], 0
         ends_open = False  # the last page's text stops inside a sentence
