@@ -150,11 +150,8 @@ def _rows(handle, path: Path, tsv: bool = False):
 
 def _content_key(path: Path) -> str:
     """A digest of a file's bytes: a cached corpus is reused only while its source is unchanged."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | None) -> Path:
