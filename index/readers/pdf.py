@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from index import ocr
 from index.errors import InputError
-from index.readers.base import DEFAULT_OPTIONS, NeedsOcr, Page, Reading, ReadOptions, check_expansion
+from index.readers.base import (DEFAULT_OPTIONS, EXPANSION_FLOOR, NeedsOcr, Page, Reading, ReadOptions,
+                                check_expansion)
 
 # pdfium marks a hyphen that splits a word at a line end as U+FFFE and joins the line: the word
 # is whole again once the mark goes.
@@ -54,12 +55,14 @@ class PdfReader:
     def read(self, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Reading:
         if not data.startswith(b"%PDF-"):
             raise InputError("not a PDF file (it does not start with %PDF-)")
+        check_expansion("unpacks to more than", _unpacked(data, options), len(data), options)  # counted to the budget
         document = _open(data)
         try:
             if len(document) == 0:
                 raise InputError("the PDF has no pages")
             if len(document) > options.max_pages:
-                raise InputError(f"the PDF has {len(document):,} pages; the limit is {options.max_pages:,} (RAG_MAX_PAGES)")
+                raise InputError(f"the PDF has {len(document):,} pages; the limit is {options.max_pages:,} "
+                                 "(RAG_MAX_PAGES)")
             texts, chars, broken = [], 0, set()
             for index in range(len(document)):
                 try:
@@ -208,6 +211,32 @@ def _image_share(page) -> float:
         left, bottom, right, top = obj.get_bounds()
         covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
     return covered / (width * height) if width and height else 0.0
+
+
+_STREAM_START = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def _unpacked(data: bytes, options: ReadOptions) -> int:
+    """How many bytes the file's deflated streams unpack to, counted before pdfium parses any: a
+    52 KB page can hold 11 MB of text, and pdfium spends some 150 bytes a character on a page's
+    text before it can be counted (or aborts the process when memory runs out). Stops counting
+    once over the budget; a stream that is not deflated (a JPEG) counts nothing."""
+    import zlib
+
+    budget = max(EXPANSION_FLOOR, options.max_expansion * len(data))
+    view, total = memoryview(data), 0
+    for match in _STREAM_START.finditer(data):
+        head = data[match.end():match.end() + 2]
+        if len(head) < 2 or head[0] & 0x0F != 8 or (head[0] << 8 | head[1]) % 31:
+            continue  # no zlib header: not a deflated stream
+        inflate = zlib.decompressobj()
+        try:
+            total += len(inflate.decompress(view[match.end():], budget - total + 1))
+        except zlib.error:
+            continue
+        if total > budget:
+            break
+    return total
 
 
 def _damaged_page_errors() -> type[Exception]:
