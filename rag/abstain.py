@@ -20,7 +20,6 @@ from rag.query import NUMBER_WORDS, Query, analyse, candidates, counts, has_numb
 from rag.types import Hit
 
 
-
 @dataclass(frozen=True)
 class Support:
     answerable: bool

@@ -43,7 +43,7 @@ def coverage(text: str, weighted_terms: Mapping[str, float]) -> float:
 # that answer at once, hence locked (rag.cache).
 _TERMS_CACHE: LruCache[str, tuple[frozenset[str], ...]] = LruCache(4096)
 _PAIRS_CACHE: LruCache[str, np.ndarray] = LruCache(4096)
-_CANDIDATES_CACHE: LruCache[tuple[str, str], tuple[frozenset[str], ...]] = LruCache(4096)
+_CANDIDATES_CACHE: LruCache[tuple[str, str], tuple] = LruCache(4096)  # answer candidates, or flags, a sentence
 
 
 def sentence_terms(chunk: Chunk) -> tuple[frozenset[str], ...]:
@@ -170,7 +170,10 @@ def _form_bonuses(chunk: Chunk, query: Query | None, weight: float) -> list[floa
             # beside what is counted ("272 accounts", "segment files, normally each 16 MB"), half for
             # a number about something else ("pages, normally 8 kB each").
             focus = query.focus_terms
-            bonuses = [b if not b or counts(text, focus) else b / 2 for b, text in zip(bonuses, texts)]
+            beside = _CANDIDATES_CACHE.get_or_make(  # by chunk and focus, like the candidates
+                (chunk.chunk_id, "beside " + " ".join(focus)),
+                lambda: tuple(bool(b) and counts(text, focus) for b, text in zip(bonuses, texts)))
+            bonuses = [b if not b or near else b / 2 for b, near in zip(bonuses, beside)]
         return bonuses
     if query.form == "why":
         return [(weight / 2 if _CONCLUSION.match(text) else weight) if _REASON.search(text) else 0.0 for text in texts]
