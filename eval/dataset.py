@@ -83,13 +83,19 @@ def load_jsonl(path: Path, split: str | None = None) -> list[Case]:
     return cases
 
 
-def _open(folder: Path, name: str):
+def _path(folder: Path, name: str) -> Path:
+    """`folder/name`, or its gzipped copy; InputError naming both when neither is there."""
     for candidate in (folder / name, folder / f"{name}.gz"):
         if candidate.exists():
-            if candidate.suffix == ".gz":
-                return gzip.open(candidate, "rt", encoding="utf-8")
-            return candidate.open(encoding="utf-8")
+            return candidate
     raise InputError(f"{folder} is not a BEIR folder: {name} (or {name}.gz) is missing")
+
+
+def _open(folder: Path, name: str):
+    path = _path(folder, name)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
 
 
 def load_beir(folder: Path, cache: Path, max_queries: int | None = None, max_docs: int | None = None) -> Dataset:
@@ -157,9 +163,7 @@ def _content_key(path: Path) -> str:
 def _write_corpus(folder: Path, cache: Path, keep: set[str], max_docs: int | None) -> Path:
     """One `<doc id>.txt` per document (title, blank line, text), written once per slice of the
     corpus file's content (an edited `corpus.jsonl` is written again)."""
-    source = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
-    if source is None:
-        raise InputError(f"{folder} is not a BEIR folder: corpus.jsonl (or corpus.jsonl.gz) is missing")
+    source = _path(folder, "corpus.jsonl")
     key = hashlib.sha256(f"{_content_key(source)}|{max_docs}|{sorted(keep) if max_docs else ''}".encode()).hexdigest()
     target = cache / "corpora" / f"{folder.name}-{key[:12]}"
     done = target / ".complete"

@@ -7,8 +7,9 @@ line end is joined, across a page break too; lines are joined back into paragrap
 stop on the page, a centred caption or docket line standing apart; running heads, footers and
 watermarks are dropped from the text and kept in the page's record; footnotes are marked where
 they start, and placed where they cut no sentence; a two-column page is read column by column.
-Pages are separated by a blank line, or by a space where a sentence runs on over the break. A page that is a scan (an image over much of it and next to no text layer) is read by OCR
-(index.ocr) and marked so in its page record and notes; without an OCR engine it is reported, and a
+Pages are separated by a blank line, or by a space where a sentence runs on over the break. A page
+that is a scan (an image over much of it and next to no text layer) is read by OCR (index.ocr) and
+marked so in its page record and notes; without an OCR engine it is reported, and a
 PDF with no readable page is refused saying why. Encrypted, damaged and empty files each get one
 line.
 """
@@ -88,8 +89,7 @@ class PdfReader:
         running, stamped = _running_lines(layers), _watermarks(layers)
         # A page that would lose all its text is a copy of the others (a form printed three times,
         # a ledger of one line a page), not their running lines: it is read as it is.
-        kept, dropped = zip(*(_without(lines, running, stamped)
-                              if index in unread or _keeps_text(lines, running, stamped) else (list(lines), [])
+        kept, dropped = zip(*(_cleaned(lines, running, stamped, copy_kept=index not in unread)
                               for index, lines in enumerate(layers)), strict=True)
         _join_across_pages(kept)
         parts, pages, at = [], [], 0
@@ -534,10 +534,8 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     if len(with_text) < 3:
         return set()
     counts: dict[str, int] = {}
-    numbers: dict[str, set[tuple[str, ...]]] = {}
+    numbers = _numbers_by_shape(line for lines in with_text for line in lines)
     for lines in with_text:
-        for line in lines:
-            numbers.setdefault(_shape(line), set()).add(tuple(re.findall(r"\d+", line)))
         for shape in {_shape(lines[n]) for n in _edges(lines)}:
             counts[shape] = counts.get(shape, 0) + 1
     many = max(2, min(len(with_text) / 2, max(3, len(with_text) / 4)))
@@ -552,6 +550,14 @@ def _running_lines(layers: list[list[str]]) -> set[str]:
     return running
 
 
+def _numbers_by_shape(lines) -> dict[str, set[tuple[str, ...]]]:
+    """For each shape of `lines`, the numbers each of its lines holds."""
+    numbers: dict[str, set[tuple[str, ...]]] = {}
+    for line in lines:
+        numbers.setdefault(_shape(line), set()).add(tuple(re.findall(r"\d+", line)))
+    return numbers
+
+
 def _varying(values: set[tuple[str, ...]]) -> int:
     """In how many places the numbers of a line's occurrences differ."""
     return sum(len(set(column)) > 1 for column in itertools.zip_longest(*values))
@@ -564,12 +570,11 @@ def _watermarks(layers: list[list[str]]) -> dict[str, str]:
     with_text = [lines for lines in layers if any(lines)]
     counts: dict[str, int] = {}
     texts: dict[str, str] = {}
-    numbers: dict[str, set[tuple[str, ...]]] = {}
+    numbers = _numbers_by_shape(line for lines in with_text for line in lines if len(line) >= 12)
     for lines in with_text:
         for line in lines:
             if len(line) >= 12:
                 texts.setdefault(_shape(line), line)
-                numbers.setdefault(_shape(line), set()).add(tuple(re.findall(r"\d+", line)))
         for shape in {_shape(line) for line in lines if len(line) >= 12}:
             counts[shape] = counts.get(shape, 0) + 1
     return {shape: texts[shape] for shape, n in counts.items()
@@ -592,8 +597,13 @@ def _join_across_pages(layers: list[list[str]]) -> None:
             following[first] = rest
 
 
-def _keeps_text(lines: list[str], running: set[str], stamps: dict[str, str]) -> bool:
-    return not any(lines) or any(line.strip(_GONE) for line in _without(lines, running, stamps)[0])
+def _cleaned(lines: list[str], running: set[str], stamps: dict[str, str],
+             copy_kept: bool) -> tuple[list[str], list[str]]:
+    """`_without`, unless it would leave a page with text none (`copy_kept`): then the page as it is."""
+    kept, dropped = _without(lines, running, stamps)
+    if copy_kept and any(lines) and not any(line.strip(_GONE) for line in kept):
+        return list(lines), []
+    return kept, dropped
 
 
 def _without(lines: list[str], running: set[str], stamps: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -41,7 +41,7 @@ class WordReader:
         headings: list[Heading] = []
         above: list[tuple[int, str]] = []  # (level, text) of the headings the next block sits under
         at = 0
-        for element in _block_elements(body):
+        for element in _children(body, "p", "tbl"):  # python-docx's own walk skips content controls
             if element.tag == _W + "tbl":
                 text, level = _table_text(element), None
             else:
@@ -87,16 +87,6 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # insertions (read as accepted), custom XML, smart tags, hyperlinks.
 _WRAPPERS = frozenset(_W + tag for tag in ("sdt", "sdtContent", "ins", "customXml", "smartTag", "hyperlink",
                                            "moveTo"))
-
-
-def _block_elements(container):
-    """The paragraphs (`w:p`) and tables (`w:tbl`) of a body in order, including those inside
-    block content controls and tracked insertions, which python-docx's own walk skips."""
-    for child in container.iterchildren():
-        if child.tag in (_W + "p", _W + "tbl"):
-            yield child
-        elif child.tag in _WRAPPERS:
-            yield from _block_elements(child)
 
 
 def _paragraph_text(p) -> str:
@@ -150,10 +140,12 @@ def _whole(value: str | None) -> int:
     return int(value) if value and value.isdigit() and 0 < int(value) < 1000 else 1
 
 
-def _children(element, tag: str):
-    """`element`'s children named `tag`, also inside content controls and insertions."""
+def _children(element, *tags: str):
+    """`element`'s children named one of `tags`, in order, also those inside content controls and
+    tracked insertions (`_WRAPPERS`)."""
+    names = {_W + tag for tag in tags}
     for child in element.iterchildren():
-        if child.tag == _W + tag:
+        if child.tag in names:
             yield child
         elif child.tag in _WRAPPERS:
-            yield from _children(child, tag)
+            yield from _children(child, *tags)
