@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from index.clean import FORMAT_CHARACTERS
 from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import InputError, RagError
 from rag.types import pages_label, section_beside_pages
@@ -21,11 +22,11 @@ EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (eac
 CONTEXT_CHARS = 160  # of passage shown around a quote
 MAX_K = 1000  # passages one search or answer may ask for; more is a typo, and slow
 # C0 and C1 control characters (ESC among them) but newline and tab: a document's text must not
-# drive the terminal it is printed on (colours, cursor moves, title or clipboard writes).
-# Characters a terminal obeys or that make text display otherwise than it reads: C0 and C1
-# controls, direction overrides and isolates, zero-width characters.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# drive the terminal it is printed on (colours, cursor moves, title or clipboard writes); nor may
+# direction, zero-width and joiner characters make it display otherwise than it reads. JSON
+# escapes C0 itself.
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{FORMAT_CHARACTERS}]")
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{FORMAT_CHARACTERS}]")
 
 
 def build_parser() -> argparse.ArgumentParser:

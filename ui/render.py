@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Callable
 
+from index.clean import FORMAT_CHARACTERS
 from rag.page_view import MEDIA_TYPE
 from rag.types import Answer, Citation, Hit, PageRef, pages_label, section_beside_pages
 
@@ -33,7 +34,7 @@ _MARKER = re.compile(r"\\\[(\d+)\\\]")  # a marker [n] after escaping
 _ALLOWED_TAGS = {"div", "span", "mark", "b", "p", "small", "a", "h4", "ul", "li", "em"}
 _ALLOWED_ATTRIBUTES = {"*": {"id", "class", "title"}, "a": {"href"}}
 DOCUMENT_MARK_ID = "rag-doc-mark"
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{FORMAT_CHARACTERS}]")  # controls, and see index.clean
 
 
 def shown(text: str) -> str:
