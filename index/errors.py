@@ -29,6 +29,10 @@ class IndexMissingError(RagError):
     """Nothing has been indexed yet where we were told to look."""
 
 
+class Cancelled(RagError):
+    """The user stopped the work (an upload's reading or embedding); nothing of it was kept."""
+
+
 class StoreError(RagError):
     """The vector store (embedded or server) failed or cannot be reached."""
 

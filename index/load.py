@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,8 +92,11 @@ def _check_file(root: Path, file: Path, extensions: tuple[str, ...]) -> FileIssu
     return None
 
 
-def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = DEFAULT_OPTIONS) -> Document:
-    """Read and decode one file. Raises InputError with a reason a user can act on."""
+def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = DEFAULT_OPTIONS,
+                  readings: Mapping[str, readers.Reading] | None = None) -> Document:
+    """Read and decode one file. Raises InputError with a reason a user can act on. `readings`:
+    files already read under the same options (an upload, by its check), by the SHA-256 of their
+    bytes: such a file is not read again."""
     path = candidate.path
     try:
         stat = path.stat()
@@ -105,13 +109,14 @@ def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = D
         raise InputError("cannot read: permission denied") from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    reading = readers.read(path.name, data, options)
+    byte_hash = hashlib.sha256(data).hexdigest()
+    reading = (readings or {}).get(byte_hash) or readers.read(path.name, data, options)
     return Document(
         doc_id=candidate.doc_id,
         path=str(path),
         root=str(candidate.root),
         text=reading.text,
-        byte_hash=hashlib.sha256(data).hexdigest(),
+        byte_hash=byte_hash,
         encoding=reading.encoding,
         pages=reading.pages,
         headings=reading.headings,

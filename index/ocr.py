@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ SCALE = 300 / 72  # 300 dpi: at 200 the small print of a filing stamp came out g
 # print is no longer read) it is not recognised at all.
 MAX_PIXELS = 12_000_000
 MIN_SCALE = 1.0
+_ENGINE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,19 @@ def recognise(page) -> list[Line]:
     """The lines of a pypdfium2 page's image, top to bottom. Raises OcrUnavailable or PageTooLarge."""
     import numpy as np
 
-    width, height = page.get_size()
+    from index.pdfium_lock import PDFIUM
+
+    with PDFIUM:
+        width, height = page.get_size()
     scale = min(SCALE, (MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
     if scale < MIN_SCALE:
         raise PageTooLarge(f"the page is {width:.0f} × {height:.0f} pt, too large to recognise")
     engine = _engine()
-    image = page.render(scale=scale).to_pil().convert("RGB")
+    with PDFIUM:
+        image = page.render(scale=scale).to_pil().convert("RGB")
     width, height = image.size
-    result = engine(np.asarray(image))
+    with _ENGINE_LOCK:  # one page at a time: two 12-megapixel pages at once would double the peak
+        result = engine(np.asarray(image))
     if result.boxes is None or result.txts is None:
         return []
     lines = []

@@ -14,7 +14,7 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,7 +34,8 @@ from index.errors import (
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest, open_verified
-from index.readers.base import DEFAULT_OPTIONS, READING_VERSION, ReadOptions, parts_of
+from index.readers.base import (DEFAULT_OPTIONS, READING_VERSION, Reading, ReadOptions, parts_of,
+                                stop_if_cancelled)
 from index.types import Chunk, Document, FileIssue, IndexReport
 from index.vectors import VectorStore, forget
 
@@ -69,6 +70,7 @@ class Indexer:
         progress: bool = False,
         embed_cache: Path | None = None,
         read_options: ReadOptions = DEFAULT_OPTIONS,
+        readings: Mapping[str, Reading] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.model = model
@@ -83,10 +85,11 @@ class Indexer:
         self.progress = progress
         self._tokens: Tokens | None = None
         self.embed_cache = embed_cache
-        self.read_options = read_options
-        # What `prepare` did ahead of `run`: the documents it read (by path), each document's
-        # cleaned text hash and chunks (by doc id and bytes hash), and the vectors of their texts.
-        self._read_ahead: dict[Path, Document] = {}
+        self.read_options = read_options  # its `cancelled` is asked between files and embedding steps
+        self.readings = readings or {}  # files read before (an upload's check), by bytes hash
+        # What `prepare` did ahead of `run`: the documents it read or could not read (by path), each
+        # document's cleaned text hash and chunks (by doc id and bytes hash), the vectors of their texts.
+        self._read_ahead: dict[Path, Document | _Unreadable] = {}
         self._planned: dict[tuple[str, str], tuple[str, list[Chunk]]] = {}
         self._prepared: dict[str, np.ndarray] = {}
 
@@ -106,9 +109,14 @@ class Indexer:
         known = self._known_hashes()
         chunks: list[Chunk] = []
         for candidate in candidates:
+            stop_if_cancelled(self.read_options)
             try:
-                doc = read_document(candidate, self.max_bytes, self.read_options)
-            except InputError:
+                stat = candidate.path.stat()
+                doc = read_document(candidate, self.max_bytes, self.read_options, self.readings)
+            except OSError:
+                continue  # `run` reports it
+            except InputError as exc:  # remembered: a file that took minutes to fail is not read twice
+                self._read_ahead[candidate.path] = _Unreadable(str(exc), stat.st_size, stat.st_mtime)
                 continue
             self._read_ahead[candidate.path] = doc
             if known.get(doc.doc_id) != doc.byte_hash:
@@ -129,12 +137,11 @@ class Indexer:
             manifest.close()
 
     def _embed_with_progress(self, texts: list[str]) -> np.ndarray:
-        if not self.progress:
-            return self._embed(texts)
-        step = max(self.write_batch, 1)
+        step = max(min(self.write_batch, 256), 1)  # a cancel is heard within one step
         parts = []
         with self._bar(len(texts), "text", "embedding") as bar:
             for start in range(0, len(texts), step):
+                stop_if_cancelled(self.read_options)
                 parts.append(self._embed(texts[start:start + step]))
                 bar.update(len(parts[-1]))
         return np.concatenate(parts)
@@ -150,6 +157,8 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport()
         self._require_writable()
+        stop_if_cancelled(self.read_options)  # the last moment to stop: from here on the run writes, and ends
+        self.read_options = replace(self.read_options, cancelled=None)
         with write_lock(self.data_dir, self.lock_timeout):
             report.repairs = self._wipe() if rebuild else []
             manifest = Manifest(self.data_dir / "manifest.sqlite")
@@ -332,10 +341,14 @@ class Indexer:
 
     def _read(self, candidate: Candidate, report: IndexReport, indexed: bool = False) -> Document | None:
         ahead = self._read_ahead.pop(candidate.path, None)
-        if ahead is not None and ahead.doc_id == candidate.doc_id and _unchanged_since(candidate.path, ahead):
-            return ahead  # read by `prepare`, outside the lock: a PDF is not parsed twice
+        if ahead is not None and _unchanged_since(candidate.path, ahead):
+            if isinstance(ahead, _Unreadable):
+                report.failed.append(FileIssue(str(candidate.path), ahead.reason + (KEPT if indexed else "")))
+                return None
+            if ahead.doc_id == candidate.doc_id:
+                return ahead  # read by `prepare`, outside the lock: a PDF is not parsed twice
         try:
-            return read_document(candidate, self.max_bytes, self.read_options)
+            return read_document(candidate, self.max_bytes, self.read_options, self.readings)
         except InputError as exc:
             report.failed.append(FileIssue(str(candidate.path), str(exc) + (KEPT if indexed else "")))
             return None
@@ -483,7 +496,16 @@ def _move_aside(path: Path) -> Path:
     raise StoreError(f"cannot move {path} aside: too many damaged copies beside it; delete some")
 
 
-def _unchanged_since(path: Path, doc: Document) -> bool:
+@dataclass(frozen=True)
+class _Unreadable:
+    """A file `prepare` could not read: why, and its size and modification time then."""
+
+    reason: str
+    size: int
+    mtime: float
+
+
+def _unchanged_since(path: Path, doc: Document | _Unreadable) -> bool:
     """Whether the file still has the size and modification time it had when `doc` was read."""
     try:
         stat = path.stat()

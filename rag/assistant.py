@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from index.chunk import ChunkPlan
 from index.embed import max_seq_length_of, resolve_model
 from index.errors import IndexMissingError, InputError, model_mismatch
+from index.readers.base import Reading
 from index.types import IndexReport
 from rag.config import RETRIEVAL_MODES, RagConfig
 from rag.types import Answer, Hit, IndexStatus
@@ -36,12 +37,17 @@ class Assistant:
 
     # --- indexing -------------------------------------------------------------------------
     def index(self, paths: list[str | Path], rebuild: bool = False,
-              exclusive: Callable[[], AbstractContextManager] | None = None) -> IndexReport:
+              exclusive: Callable[[], AbstractContextManager] | None = None,
+              cancelled: Callable[[], bool] | None = None,
+              readings: Mapping[str, Reading] | None = None) -> IndexReport:
         """Bring the index in line with `paths`: new and changed files embedded, removed ones dropped.
 
         `exclusive`: what to hold while the index is written and the readers switch over (the
         chat's write lock). Given, the files are first read, chunked and embedded without it,
-        so answers go on meanwhile and wait only for the store to take the prepared vectors."""
+        so answers go on meanwhile and wait only for the store to take the prepared vectors.
+        `cancelled`: asked while reading and embedding; true, the run stops with `Cancelled`
+        before it writes anything. `readings`: files read already (an upload's check), by the
+        SHA-256 of their bytes."""
         from index.pipeline import Indexer
 
         cfg = self.config
@@ -54,7 +60,8 @@ class Assistant:
             data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
-            embed_cache=cfg.embed_cache, read_options=cfg.read_options(),
+            embed_cache=cfg.embed_cache, read_options=cfg.read_options(progress=self.progress, cancelled=cancelled),
+            readings=readings,
         )
         if exclusive is None:
             self._reset_readers()

@@ -38,6 +38,8 @@ class RagConfig:
     max_pages: int = 2000  # pages of a PDF
     max_ocr_pages: int = 100  # scanned pages recognised per document; the rest are reported, not read
     max_expansion: int = 100  # times its size on disk a file may unpack to or read as (beyond 10 MB)
+    max_read_seconds: float = 600.0  # reading one file (its OCR included), checked between pages
+    max_ocr_seconds: float = 60.0  # recognising one scanned page; past it the later scans are reported, not read
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery
@@ -122,6 +124,9 @@ class RagConfig:
                 raise ConfigError(f"{field.name} must be a finite number, not {value} (RAG_{field.name.upper()})")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (RAG_MAX_FILE_MB)")
+        if self.max_read_seconds <= 0 or self.max_ocr_seconds <= 0:
+            raise ConfigError("max_read_seconds and max_ocr_seconds must be positive (RAG_MAX_READ_SECONDS, "
+                              "RAG_MAX_OCR_SECONDS)")
         if self.upload_max_mb <= 0:
             raise ConfigError("upload_max_mb must be positive (RAG_UPLOAD_MAX_MB)")
         if not 0 < self.ui_port < 65536:
@@ -150,12 +155,14 @@ class RagConfig:
     def replace(self, **changes: Any) -> RagConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def read_options(self, ocr: bool | None = None):
-        """How files are read under this configuration (`ocr` overrides the setting)."""
+    def read_options(self, ocr: bool | None = None, **run: Any):
+        """How files are read under this configuration (`ocr` overrides the setting; `run`: what
+        belongs to one run, not to the configuration: `progress`, `cancelled`)."""
         from index.readers.base import ReadOptions
 
         return ReadOptions(ocr=self.ocr if ocr is None else ocr, max_pages=self.max_pages,
-                           max_ocr_pages=self.max_ocr_pages, max_expansion=self.max_expansion)
+                           max_ocr_pages=self.max_ocr_pages, max_expansion=self.max_expansion,
+                           max_read_seconds=self.max_read_seconds, max_ocr_seconds=self.max_ocr_seconds, **run)
 
     def env_names(self) -> dict[str, Any]:
         return {f"RAG_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}

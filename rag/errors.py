@@ -2,6 +2,7 @@
 
 from index.errors import (  # noqa: F401
     BackendError,
+    Cancelled,
     ConfigError,
     DownloadError,
     IndexBusyError,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import io
 
+from index.pdfium_lock import PDFIUM
 from index.readers.base import Page
 
 SCALE = 1.5  # 108 dpi: a letter page 918 × 1188 pixels, small print still legible
@@ -47,25 +48,26 @@ def render_page(pdf: bytes, page: Page, start: int, end: int, text: str, around:
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
-    document = pdfium.PdfDocument(pdf)
-    try:
-        handle = document[page.number - 1]
+    with PDFIUM:  # drawing the highlight and encoding the picture, below, need it no longer
+        document = pdfium.PdfDocument(pdf)
         try:
-            width, height = handle.get_size()
-            scale = scale_for(width, height)
-            if scale is None:
-                return None
-            image = handle.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
-            a, b = max(start, page.start), min(end, page.end)
-            if page.ocr:
-                boxes = [(left * width, top * height, right * width, bottom * height)
-                         for s, e, left, top, right, bottom in page.boxes if s < b and a < e]
-            else:
-                boxes = _text_boxes(handle, text[a:b], height) if a < b else []
+            handle = document[page.number - 1]
+            try:
+                width, height = handle.get_size()
+                scale = scale_for(width, height)
+                if scale is None:
+                    return None
+                image = handle.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+                a, b = max(start, page.start), min(end, page.end)
+                if page.ocr:
+                    boxes = [(left * width, top * height, right * width, bottom * height)
+                             for s, e, left, top, right, bottom in page.boxes if s < b and a < e]
+                else:
+                    boxes = _text_boxes(handle, text[a:b], height) if a < b else []
+            finally:
+                handle.close()
         finally:
-            handle.close()
-    finally:
-        document.close()
+            document.close()
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     for left, top, right, bottom in boxes:

@@ -104,11 +104,81 @@ def test_only_the_first_scanned_pages_are_recognised():
                "(RAG_MAX_OCR_PAGES)" in note for note in reading.notes)
 
 
+def test_recognising_stops_after_a_page_over_the_time_budget(monkeypatch):
+    from index import ocr
+
+    def slow(page):  # each page a second: the budget below is half of that
+        time.sleep(1.0)
+        return [ocr.Line("Tom Hale kept the Quillmere lamp from 1920 to 1931.", (0.1, 0.1, 0.9, 0.2))]
+
+    monkeypatch.setattr(ocr, "recognise", slow)
+    scans = make_pdf([Scan(["One."]), Scan(["Two."])])
+    started = time.perf_counter()
+    reading = readers.read("scans.pdf", scans, readers.ReadOptions(max_ocr_seconds=0.5))
+    assert time.perf_counter() - started < 1.8  # the first page only
+    assert [page.number for page in reading.pages] == [1]
+    assert any("page 2: a scanned page, its text not recognised: recognising page 1 took 1 s, over the 0.5 s a "
+               "page allowed (RAG_MAX_OCR_SECONDS)" in note for note in reading.notes)
+
+
+def test_reading_a_file_stops_at_its_time_budget_between_pages(monkeypatch):
+    from index.readers import pdf
+
+    layer = pdf._text_layer
+
+    def slow_layer(*args):
+        time.sleep(0.2)
+        return layer(*args)
+
+    monkeypatch.setattr(pdf, "_text_layer", slow_layer)
+    many = make_pdf([[f"Page {n} says the lamp was lit on day {n}."] for n in range(1, 31)])
+    started = time.perf_counter()
+    with pytest.raises(InputError, match=r"reading stopped at page \d+ after 1 s; the limit is 0.5 s a file "
+                                         r"\(RAG_MAX_READ_SECONDS\)"):
+        readers.read("slow.pdf", many, readers.ReadOptions(max_read_seconds=0.5))
+    assert time.perf_counter() - started < 2  # not the 6 s the 30 pages would take
+
+
+def test_reading_stops_when_the_user_cancels():
+    from index.errors import Cancelled
+
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # the user cancels while page 3 is next
+
+    with pytest.raises(Cancelled):
+        readers.read("long.pdf", make_pdf([[f"Page {n}."] for n in range(1, 11)]), readers.ReadOptions(cancelled=cancelled))
+    assert len(asked) == 3
+
+
+def test_pdfs_read_in_threads_read_as_they_do_one_by_one():
+    """pdfium may not be called from two threads at once; every call goes through one lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.page_view import render_page
+
+    files = [make_pdf([[f"Document {d}, page {n}: the keeper wrote {d * n} lines."] for n in range(1, 13)])
+             for d in range(1, 7)]
+    alone = [readers.read(f"{d}.pdf", data).text for d, data in enumerate(files)]
+
+    def read_and_draw(d: int) -> str:
+        reading = readers.read(f"{d}.pdf", files[d])
+        assert render_page(files[d], reading.pages[0], 0, 10, reading.text)
+        return reading.text
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(read_and_draw, range(6))) == alone
+
+
 def test_the_budgets_are_settings_and_reach_the_readers():
     from rag.config import RagConfig
 
-    options = RagConfig.from_env({"RAG_MAX_PAGES": "7", "RAG_MAX_OCR_PAGES": "0", "RAG_MAX_EXPANSION": "5"}).read_options()
+    options = RagConfig.from_env({"RAG_MAX_PAGES": "7", "RAG_MAX_OCR_PAGES": "0", "RAG_MAX_EXPANSION": "5",
+                                  "RAG_MAX_READ_SECONDS": "30", "RAG_MAX_OCR_SECONDS": "4"}).read_options()
     assert (options.max_pages, options.max_ocr_pages, options.max_expansion, options.ocr) == (7, 0, 5, True)
+    assert (options.max_read_seconds, options.max_ocr_seconds) == (30, 4)
 
 
 def _bare_docx(document_xml: str) -> bytes:

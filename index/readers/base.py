@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from index.errors import InputError
+from index.errors import Cancelled, InputError
 
 # Formats that are never text, by their first bytes: a misnamed file gets a message naming what
 # it really is instead of "invalid UTF-8 at byte 10".
@@ -111,12 +113,44 @@ class ReadOptions:
     file is readable at all, where a scan raises NeedsOcr instead. `max_pages`: pages of a PDF.
     `max_ocr_pages`: scanned pages recognised per document (the rest are reported, not read).
     `max_expansion`: how many times its size on disk a file may unpack to (a ZIP container's
-    parts) or read as (characters of text), beyond `EXPANSION_FLOOR`."""
+    parts) or read as (characters of text), beyond `EXPANSION_FLOOR`. `max_read_seconds`: how long
+    one file's reading may take (checked between pages). `max_ocr_seconds`: how long recognising
+    one scanned page may take; past it the document's later scans are reported, not read.
+
+    `progress`: show a bar over a long document's pages (tqdm; the chat shows it as its progress).
+    `cancelled`: asked between pages; true, the reading stops with `Cancelled`."""
 
     ocr: bool = True
     max_pages: int = 2000
     max_ocr_pages: int = 100
     max_expansion: int = 100
+    max_read_seconds: float = 600.0
+    max_ocr_seconds: float = 60.0
+    progress: bool = False
+    cancelled: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+
+    def stopwatch(self) -> Stopwatch:
+        return Stopwatch(self)
+
+
+class Stopwatch:
+    """One file's reading against its time budget and the user's cancel, checked between pages."""
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.options = options
+        self.started = time.monotonic()
+
+    def check(self, where: str) -> None:
+        stop_if_cancelled(self.options)
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.options.max_read_seconds:
+            raise InputError(f"reading stopped at {where} after {elapsed:.0f} s; the limit is "
+                             f"{self.options.max_read_seconds:g} s a file (RAG_MAX_READ_SECONDS)")
+
+
+def stop_if_cancelled(options: ReadOptions) -> None:
+    if options.cancelled is not None and options.cancelled():
+        raise Cancelled("cancelled: nothing from this upload was indexed")
 
 
 EXPANSION_FLOOR = 10_000_000  # characters or bytes any file may give, however small it is

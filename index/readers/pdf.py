@@ -20,10 +20,12 @@ import bisect
 import dataclasses
 import itertools
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from index import ocr
 from index.errors import InputError
+from index.pdfium_lock import PDFIUM
 from index.readers.base import (DEFAULT_OPTIONS, EXPANSION_FLOOR, NeedsOcr, Page, Reading, ReadOptions,
                                 check_expansion)
 
@@ -57,35 +59,43 @@ class PdfReader:
         if not data.startswith(b"%PDF-"):
             raise InputError("not a PDF file (it does not start with %PDF-)")
         check_expansion("unpacks to more than", _unpacked(data, options), len(data), options)  # counted to the budget
-        document = _open(data)
+        with PDFIUM:
+            document = _open(data)
+            count = len(document)
         try:
-            if len(document) == 0:
+            if count == 0:
                 raise InputError("the PDF has no pages")
-            if len(document) > options.max_pages:
-                raise InputError(f"the PDF has {len(document):,} pages; the limit is {options.max_pages:,} "
-                                 "(RAG_MAX_PAGES)")
+            if count > options.max_pages:
+                raise InputError(f"the PDF has {count:,} pages; the limit is {options.max_pages:,} (RAG_MAX_PAGES)")
+            watch = options.stopwatch()
             texts, chars, broken = [], 0, set()
-            for index in range(len(document)):
+            for index in range(count):
+                watch.check(f"page {index + 1}")
                 try:
-                    texts.append(_text_layer(document, index, data, chars, options))
+                    with PDFIUM:
+                        texts.append(_text_layer(document, index, data, chars, options))
                 except _damaged_page_errors():  # a page the file lists but cannot give
                     texts.append(_Layer("", [], [], [], []))
                     broken.add(index)
                 chars += len(texts[-1].raw)
             typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
-            layers, recognised, notes = [], {}, [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
+            layers, scans, notes = [], _Scans(), [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
             unread: set[int] = set()
-            for index, layer in enumerate(texts):
+            for index, layer in enumerate(_pages_shown(texts, options)):
+                watch.check(f"page {index + 1}")
                 lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
                 if index not in broken:
-                    lines, page_notes = _page_layer(document, index, lines, options, recognised)
+                    lines, page_notes = _page_layer(document, index, lines, options, scans)
                     notes.extend(page_notes)
                     if any("a scanned page" in note for note in page_notes):
                         unread.add(index)  # a scan's text layer (a filing stamp) is no copy of a page
                 layers.append(lines)
-            labels = [document.get_page_label(index) or str(index + 1) for index in range(len(document))]
+            recognised = scans.found
+            with PDFIUM:
+                labels = [document.get_page_label(index) or str(index + 1) for index in range(count)]
         finally:
-            document.close()
+            with PDFIUM:
+                document.close()
         running, stamped = _running_lines(layers), _watermarks(layers)
         # A page that would lose all its text is a copy of the others (a form printed three times,
         # a ledger of one line a page), not their running lines: it is read as it is.
@@ -174,31 +184,57 @@ def _labelled(note: str, labels: list[str]) -> str:
     return f"page {labels[int(number[1:])]}: {rest}"
 
 
+@dataclass
+class _Scans:
+    """The pages of a document recognised by OCR so far (index → lines), and why recognising
+    stopped, if a budget stopped it: the later scans are then reported, not read."""
+
+    found: dict[int, list] = field(default_factory=dict)
+    stopped: str = ""
+
+
+def _pages_shown(texts: list, options: ReadOptions):
+    """The pages in order, through a progress bar when one was asked for and there are several."""
+    from tqdm import tqdm
+
+    return tqdm(texts, unit="page", desc="reading", leave=False, disable=not options.progress or len(texts) < 2)
+
+
 def _page_layer(document, index: int, lines: list[str], options: ReadOptions,
-                recognised: dict) -> tuple[list[str], list[str]]:
+                scans: _Scans) -> tuple[list[str], list[str]]:
     """A page's lines: those of its text layer or, for a scan, those OCR finds (then also kept in
-    `recognised[index]`); and the notes to give about it ("#index: ...")."""
+    `scans.found[index]`); and the notes to give about it ("#index: ...")."""
     chars = sum(len(line) for line in lines)
     if chars >= _SCAN_MAX_CHARS:
         return lines, []
-    page = document[index]
+    with PDFIUM:
+        page = document[index]
     try:
-        image_share = _image_share(page)
+        with PDFIUM:
+            image_share = _image_share(page)
         if image_share < _SCAN_IMAGE_SHARE:
             return lines, [] if chars else [f"#{index}: blank, no text and no picture"]
         if not options.ocr:
             return lines, [f"#{index}: a scanned page, no OCR asked for"]
-        if len(recognised) >= options.max_ocr_pages:
-            return lines, [f"#{index}: a scanned page, its text not recognised: the document's first "
-                           f"{options.max_ocr_pages} scanned pages were (RAG_MAX_OCR_PAGES)"]
+        if len(scans.found) >= options.max_ocr_pages:
+            scans.stopped = (f"the document's first {options.max_ocr_pages} scanned pages were "
+                             "(RAG_MAX_OCR_PAGES)")
+        if scans.stopped:
+            return lines, [f"#{index}: a scanned page, its text not recognised: {scans.stopped}"]
+        started = time.monotonic()
         try:
             found = ocr.recognise(page)
         except (ocr.OcrUnavailable, ocr.PageTooLarge) as exc:
             return lines, [f"#{index}: a scanned page, its text not recognised: {exc}"]
-        recognised[index] = found
+        took = time.monotonic() - started
+        scans.found[index] = found
+        if took > options.max_ocr_seconds:
+            scans.stopped = (f"recognising page {index + 1} took {took:.0f} s, over the "
+                             f"{options.max_ocr_seconds:g} s a page allowed (RAG_MAX_OCR_SECONDS)")
         return [line.text for line in found], [f"#{index}: text recognised by OCR"]
     finally:
-        page.close()
+        with PDFIUM:
+            page.close()
 
 
 def _image_share(page) -> float:

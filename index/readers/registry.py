@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from index.errors import InputError
+from index.errors import InputError, RagError
 from index.readers.base import DEFAULT_OPTIONS, Reader, Reading, ReadOptions, check_expansion
 from index.readers.html import HtmlReader
 from index.readers.pdf import PdfReader
@@ -33,7 +33,7 @@ def read(name: str, data: bytes, options: ReadOptions = DEFAULT_OPTIONS) -> Read
     reader = reader_for(name)
     try:
         reading = reader.read(data, options)
-    except InputError:
+    except RagError:  # the file's own fault (InputError), or the user's cancel
         raise
     except Exception as exc:  # noqa: BLE001 - parsers of untrusted files fail in ways no list covers
         raise InputError(f"damaged or unreadable file: {type(exc).__name__}: {exc}"[:300]) from None
