@@ -112,6 +112,61 @@ def test_upload_is_indexed_and_answerable_at_once(client, chat_app, tmp_path):
     assert "every October" in answer["citations"][0]["quote"]
 
 
+def test_a_long_upload_is_cancelled_from_the_window_and_another_window_uploads_meanwhile(client, chat_app, tmp_path,
+                                                                                         monkeypatch):
+    import threading
+
+    from gradio_client import Client, handle_file
+
+    from index import readers
+
+    reading, release = threading.Event(), threading.Event()
+    read = readers.read
+
+    def read_held(name, data, options=readers.ReadOptions()):
+        if name == "long scan.txt":  # as long as an OCR pass, for all the window can tell
+            reading.set()
+            assert release.wait(60)
+        return read(name, data, options)
+
+    monkeypatch.setattr(readers, "read", read_held)
+    long = tmp_path / "long scan.txt"
+    long.write_text("The Quillmere pier was rebuilt in 1931 by Tom Hale.\n", encoding="utf-8")
+    job = client.submit([handle_file(str(long))], api_name="/upload")
+    assert reading.wait(30)
+    other = tmp_path / "short note.txt"
+    other.write_text("The Quillmere ferry leaves at nine every Tuesday.\n", encoding="utf-8")
+    message, *_ = Client(chat_app.url, verbose=False).predict([handle_file(str(other))], api_name="/upload")
+    assert "Indexed and searchable now: short note.txt" in message.replace("\\", "")
+    assert "Cancelling" in client.predict(api_name="/cancel_uploads")
+    release.set()
+    message, *_ = job.result(timeout=60)
+    assert message == "Upload cancelled: nothing from it was indexed."
+    assert not (chat_app.config.upload_dir / "long scan.txt").exists()
+    assert "No upload of this window" in client.predict(api_name="/cancel_uploads")
+
+
+def test_damaged_files_in_an_upload_are_one_line_each_and_the_good_one_is_indexed(client, chat_app, tmp_path):
+    from gradio_client import handle_file
+
+    from tests.pdfs import make_pdf
+    from tests.test_hostile_files import _bare_docx
+
+    files = {"count beyond pages.pdf": make_pdf([["The Quillmere bell was cast in 1802."]]).replace(b"/Count 1", b"/Count 5"),
+             "no body.docx": _bare_docx('<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                                        'wordprocessingml/2006/main"></w:document>'),
+             "bell note.txt": b"The Quillmere bell rings twice at noon.\n"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    message, *_ = client.predict([handle_file(str(tmp_path / name)) for name in files], api_name="/upload")
+    message = message.replace("\\", "")
+    added = message.split("Indexed and searchable now: ")[1].split(".\n")[0]
+    assert sorted(added.split(", ")) == ["bell note.txt", "count beyond pages.pdf"]
+    assert "Note: 'count beyond pages.pdf': page 2: damaged, it cannot be loaded" in message
+    assert "Refused: 'no body.docx' cannot be read as text: damaged Word file: it has no document body" in message
+    assert "error" not in message.lower() and "Traceback" not in message
+
+
 @pytest.mark.parametrize("name, content, reason", [
     ("drawing.svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "files can be added"),
     ("sneaky.txt", '<svg onload="alert(1)"></svg>', "SVG or script"),

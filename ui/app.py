@@ -16,7 +16,7 @@ import gradio as gr  # imported by ui.launch only after it has pointed Gradio's 
 
 from rag.assistant import MAX_QUERY_CHARS
 from rag.config import RETRIEVAL_MODES
-from rag.errors import RagError
+from rag.errors import Cancelled, RagError
 from rag.types import Answer, pages_over
 from ui import render
 from ui.chat import ChatService
@@ -37,6 +37,7 @@ CSS = """
 .rag-unverified { border-left: 4px solid #d33; padding: 4px 8px; margin-bottom: 10px; }
 .rag-empty { color: var(--body-text-color-subdued); }
 """
+UPLOAD_WORKERS = 4  # uploads indexed at once, from different browsers (one browser's run in turn)
 FEEDBACK_BUTTONS = {"good": "Good", "wrong_source": "Wrong source",
                     "should_abstain": "It should have said it doesn't know", "missed": "It missed the answer"}
 RIGHT_NONE = [("None marked", "")]
@@ -107,6 +108,7 @@ def build_app(service: ChatService, uploads):
                             elem_id="rag-upload")
             upload_note = gr.Markdown(f"{', '.join(config.extensions)} · up to {config.upload_max_mb:g} MB each",
                                       elem_id="rag-upload-note")
+            stop_uploads = gr.Button("Cancel my uploads", size="sm", elem_id="rag-upload-cancel")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
@@ -240,7 +242,9 @@ def build_app(service: ChatService, uploads):
                 foreign = ", ".join(name for (_, name), own in zip(items, mine) if not own)
                 raise gr.Error(f"Not uploaded from this window (or too long ago): {foreign}. Add the file again.")
             try:
-                result = service.add_files(items, progress=True)
+                result = service.add_files(items, progress=True, browser=browser)
+            except Cancelled:
+                return "Upload cancelled: nothing from it was indexed.", gr.skip(), gr.skip(), None
             except RagError as exc:
                 raise gr.Error(render.without_paths(str(exc), places)) from None
             finally:
@@ -249,6 +253,12 @@ def build_app(service: ChatService, uploads):
             if result.refused and not result.added and not result.unchanged:
                 raise gr.Error(message)
             return render.escape_markdown(message), gr.update(choices=service.sources()), status_markdown(), None
+
+        def cancel_uploads(request: gr.Request):
+            browser = request.cookies.get(BROWSER_COOKIE) if request else None
+            if browser and service.cancel_uploads(browser):
+                return "Cancelling: the upload stops after the page or batch it is on."
+            return "No upload of this window is being indexed."
 
         app.load(status_markdown, None, status, api_name="status_markdown", queue=False)
         app.load(refresh, None, [sources, examples], api_name=False, queue=False)
@@ -273,8 +283,11 @@ def build_app(service: ChatService, uploads):
         # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
         # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file
         # in the cache for every file it passes on.
+        # Several browsers' uploads are read and embedded side by side (ChatService.add_files);
+        # the cancel goes around the queue, or it would wait behind the upload it is to stop.
         files.upload(add, [files], [upload_note, sources, status, files], api_name="upload",
-                     concurrency_limit=1, concurrency_id="index", preprocess=False)
+                     concurrency_limit=UPLOAD_WORKERS, concurrency_id="index", preprocess=False)
+        stop_uploads.click(cancel_uploads, None, upload_note, api_name="cancel_uploads", queue=False)
     return app
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,11 +52,55 @@ class UploadResult:
         return "\n".join(lines) or "No files were given."
 
 
+UPLOADS_PER_BROWSER = 3  # running or waiting, from one browser
+
+
+@dataclass
+class _Queue:
+    turn: threading.Lock = field(default_factory=threading.Lock)  # one upload of the browser at a time
+    cancel: threading.Event = field(default_factory=threading.Event)
+    entered: int = 0  # running or waiting
+
+
+class UploadQueues:
+    """Each browser's uploads: in turn, at most `limit` at once, cancelled together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._queues: dict[str | None, _Queue] = {}
+
+    def enter(self, browser: str | None) -> _Queue:
+        with self._lock:
+            queue = self._queues.setdefault(browser, _Queue())
+            if queue.entered >= self.limit:
+                raise InputError(f"{self.limit} uploads from this window are already being indexed; wait for "
+                                 "them, or cancel them, before adding more")
+            queue.entered += 1
+            return queue
+
+    def leave(self, browser: str | None) -> None:
+        with self._lock:
+            queue = self._queues[browser]
+            queue.entered -= 1
+            if not queue.entered:  # the last one out: a cancel asked meanwhile is spent
+                del self._queues[browser]
+
+    def cancel(self, browser: str | None) -> bool:
+        with self._lock:
+            queue = self._queues.get(browser)
+            if queue is None:
+                return False
+            queue.cancel.set()
+            return True
+
+
 class ChatService:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
         self.config: RagConfig = assistant.config
         self.lock = ReadWriteLock()
+        self.uploads = UploadQueues(UPLOADS_PER_BROWSER)
         self.feedback_log = feedback.FeedbackLog(self.config.data_dir / feedback.FILE_NAME)
 
     # --- feedback -------------------------------------------------------------------------
@@ -142,26 +187,48 @@ class ChatService:
         return choices
 
     # --- documents ------------------------------------------------------------------------
-    def add_files(self, files: Sequence[tuple[Path, str]], progress: bool = False) -> UploadResult:
+    def add_files(self, files: Sequence[tuple[Path, str]], progress: bool = False,
+                  browser: str | None = None) -> UploadResult:
         """Store each (temporary path, name the browser gave) safely, then index the good ones in
-        one incremental run. A bad file is refused with its reason and changes nothing else."""
+        one incremental run. A bad file is refused with its reason and changes nothing else.
+
+        Uploads of different browsers are read and embedded side by side, so one user's long scan
+        does not keep another's small file waiting; only the switch-over to the new index is one at
+        a time. One browser's uploads run in turn, at most `UPLOADS_PER_BROWSER` waiting, and
+        `cancel_uploads(browser)` stops them (`Cancelled`; nothing of them is kept)."""
+        queue = self.uploads.enter(browser)
+        try:
+            with queue.turn:
+                return self._add_files(files, progress, queue.cancel.is_set)
+        finally:
+            self.uploads.leave(browser)
+
+    def cancel_uploads(self, browser: str | None) -> bool:
+        """Stop the uploads this browser has running or waiting; whether there were any."""
+        return self.uploads.cancel(browser)
+
+    def _add_files(self, files: Sequence[tuple[Path, str]], progress: bool,
+                   cancelled: Callable[[], bool]) -> UploadResult:
         cfg = self.config
+        options = cfg.read_options(progress=progress, cancelled=cancelled)
         result = UploadResult()
-        stored = []
-        for path, name in files:
-            try:
-                stored.append(upload.store(Path(path), name, cfg.upload_dir, cfg.extensions,
-                                           int(cfg.upload_max_mb * 1_000_000), cfg.read_options()))
-            except InputError as exc:
-                result.refused.append(str(exc))
-            except OSError as exc:
-                result.refused.append(f"'{name}' could not be read: {exc.strerror or exc}")
-        if not stored:
-            return result
-        started = time.perf_counter()
-        self.assistant.progress = progress
-        try:  # embedded first with no lock held: answers wait only for the switch-over
-            report = self.assistant.index([s.path for s in stored], exclusive=self.lock.writing)
+        stored: list[upload.Stored] = []
+        try:
+            for path, name in files:
+                try:
+                    stored.append(upload.store(Path(path), name, cfg.upload_dir, cfg.extensions,
+                                               int(cfg.upload_max_mb * 1_000_000), options))
+                except InputError as exc:
+                    result.refused.append(str(exc))
+                except OSError as exc:
+                    result.refused.append(f"'{name}' could not be read: {exc.strerror or exc}")
+            if not stored:
+                return result
+            started = time.perf_counter()
+            self.assistant.progress = progress
+            # embedded first with no lock held: answers wait only for the switch-over
+            report = self.assistant.index([s.path for s in stored], exclusive=self.lock.writing, cancelled=cancelled,
+                                          readings={s.sha256: s.reading for s in stored if s.reading is not None})
         except BaseException:
             for s in stored:
                 s.undo()

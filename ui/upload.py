@@ -8,7 +8,7 @@ text rather than markup that a browser would run. Nothing is ever served back fr
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import re
 import shutil
 import unicodedata
@@ -32,6 +32,8 @@ class Stored:
     name: str  # the file's name in the upload folder, which is its document name in the index
     path: Path
     previous: Path | None = None  # the earlier upload of that name, kept aside until indexing succeeds
+    reading: readers.Reading | None = None  # what the check read, for indexing to use (not read twice)
+    sha256: str = ""  # of the bytes read
 
     def keep(self) -> None:
         """Indexing took the new file: the earlier one is no longer needed."""
@@ -61,30 +63,34 @@ def safe_name(original: str, extensions: tuple[str, ...]) -> str:
     return f"{stem}{ext}"
 
 
-def check_content(name: str, data: bytes, max_bytes: int, options: readers.ReadOptions | None = None) -> None:
+def check_content(name: str, data: bytes, max_bytes: int,
+                  options: readers.ReadOptions | None = None) -> readers.Reading | None:
     """Refuse what should never be indexed or shown: empty, too big, binary, active content.
 
     Whether the bytes are text at all is `index.readers.read`'s call, the same reader `rag index`
     uses, so an upload is refused exactly when indexing the file would fail to read it (a UTF-16
     file with a BOM is text for both; a binary one, or a PDF named .txt, is text for neither). The markup check reads the
-    decoded text, so no encoding and no amount of padding hides a `<script>`. Scanned pages are not
-    read by OCR here (seconds a page); indexing does that once. `options`: the reading budgets
-    indexing will apply (pages, unpacked size), so a file over one is refused here, at once.
+    decoded text, so no encoding and no amount of padding hides a `<script>`.
+
+    `options`: how indexing will read the file (its budgets, OCR, the user's cancel): the file is
+    read here under them, once, and the reading returned for indexing to use. Without them it is
+    a quick look: scanned pages are not recognised (seconds a page), and nothing is returned.
     """
     if not data.strip():
         raise InputError(f"'{name}' is empty")
     if len(data) > max_bytes:
         raise InputError(f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     try:
-        text = readers.read(name, data, dataclasses.replace(options or readers.ReadOptions(), ocr=False)).text
+        reading = readers.read(name, data, options or readers.ReadOptions(ocr=False))
     except readers.NeedsOcr:
-        return  # a scanned PDF: indexing reads it by OCR, and says so if it cannot
+        return None  # a scanned PDF looked at quickly: indexing reads it by OCR, and says so if it cannot
     except InputError as exc:
         if str(exc) in (readers.EMPTY, readers.NO_TEXT):
             raise InputError(f"'{name}' is empty") from None
         raise InputError(f"'{name}' cannot be read as text: {exc}") from None
-    if not name.endswith(_HTML) and _ACTIVE.search(text):
+    if not name.endswith(_HTML) and _ACTIVE.search(reading.text):
         raise InputError(f"'{name}' contains SVG or script markup, which is refused")
+    return reading if options is not None else None
 
 
 def store(source: Path, original_name: str, folder: Path, extensions: tuple[str, ...], max_bytes: int,
@@ -95,7 +101,8 @@ def store(source: Path, original_name: str, folder: Path, extensions: tuple[str,
     size = source.stat().st_size
     if size > max_bytes:
         raise InputError(f"'{name}' is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    check_content(name, source.read_bytes(), max_bytes, options)
+    data = source.read_bytes()
+    reading = check_content(name, data, max_bytes, options)
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / name).resolve()
     if target.parent != folder.resolve():  # belt and braces: safe_name already forbids it
@@ -109,4 +116,4 @@ def store(source: Path, original_name: str, folder: Path, extensions: tuple[str,
         previous = target.with_name(f".{name}.previous")
         target.replace(previous)
     partial.replace(target)
-    return Stored(name, target, previous)
+    return Stored(name, target, previous, reading, hashlib.sha256(data).hexdigest())
