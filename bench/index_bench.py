@@ -58,9 +58,9 @@ def chunks_of(data_dir: Path, doc_id: str) -> int:
 
 def bare_forward_seconds(texts: list[str], batch_size: int) -> float:
     """The model's forward pass alone on the same chunks: the floor indexing cannot beat."""
-    from index.embed import TorchEmbedder, resolve_model
+    from index import embedders
 
-    embedder = TorchEmbedder(resolve_model("sentence-transformers/all-MiniLM-L6-v2"), batch_size)
+    embedder = embedders.build("sentence-transformers/all-MiniLM-L6-v2", batch_size=batch_size)
     embedder.embed(texts[:8])  # load and warm up outside the timing
     started = time.perf_counter()
     embedder.embed(texts)
@@ -71,10 +71,10 @@ def llama_index_ratio(texts: list[str], batch_size: int) -> tuple[float, float]:
     """(our chunks/s, llama-index HuggingFaceEmbedding chunks/s) on the same texts, same model."""
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from index.embed import TorchEmbedder, resolve_model
+    from index import embedders
 
-    model = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
-    ours = TorchEmbedder(model, batch_size)
+    ours = embedders.build("sentence-transformers/all-MiniLM-L6-v2", batch_size=batch_size)
+    model = ours.model_ref
     theirs = HuggingFaceEmbedding(model_name=str(model.local_dir), device="cpu")
     ours_s, theirs_s = float("inf"), float("inf")
     for _ in range(2):  # alternate and keep each one's best: whoever runs second is warmer

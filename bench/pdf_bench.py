@@ -13,7 +13,7 @@ FOLDER defaults to ../shared/data/pdfs beside the checkout (the project's real-w
    file's OCR-off read time taken off; the engine's one-off load is shown apart).
 3. Indexing: the PDFs with no scanned page are copied to a temporary folder and indexed in this
    process (`Assistant.index`, model already loaded, as the seconds `rag index` reports), then the
-   same texts are embedded bare with the index's own `TorchEmbedder`: the chunk texts alone, and
+   same texts are embedded bare with the index's own embedder: the chunk texts alone, and
    everything indexing embeds (chunks and their sentences, `index.pipeline._texts_of`), alternated
    --rounds times, best of each kept. Each ratio is indexing time over bare embedding time; the
    floor is <= 1.2x when no page needs OCR. The ONNX export a first index makes (the query model)
@@ -111,7 +111,7 @@ def ocr_cost(pdfs: list[Path], rows: list[dict]) -> dict:
 def indexing(pdfs: list[Path], rows: list[dict], batch_size: int | None, rounds: int) -> dict:
     """Indexing of the text-layer PDFs in this process against the bare embedding of its texts,
     alternated `rounds` times (a fresh index each time), each one's best kept."""
-    from index.embed import TorchEmbedder, export_onnx
+    from index.embedders.transformer import export_onnx
     from index.manifest import Manifest
     from index.pipeline import _texts_of
     from rag.assistant import Assistant
@@ -126,7 +126,7 @@ def indexing(pdfs: list[Path], rows: list[dict], batch_size: int | None, rounds:
         for path in chosen:  # a copy: the indexer does not follow symlinks out of the folder
             shutil.copyfile(path, folder / path.name)
         config = RagConfig.from_env({}, data_dir=work / "data", embed_batch_size=batch_size)
-        embedder = TorchEmbedder(Assistant(config).model, config.embed_batch_size)
+        embedder = Assistant(config).embedder
         started = time.perf_counter()
         embedder.embed(["warm up the model", "outside every timing"])  # loads the model, shared by the indexer
         load = time.perf_counter() - started

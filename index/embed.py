@@ -1,13 +1,8 @@
-"""Turn text into vectors with a sentence-transformers model, loaded only when needed.
-
-Indexing uses torch through sentence-transformers (the measured fastest on these CPUs). The
-query path must not pay the 10 s sentence-transformers import, so after indexing we export the
-same model to ONNX (`export_onnx`) and `index.query_embed` runs it with onnxruntime.
-"""
+"""A model's files and its tokens: where a named model lies (no network), its window, and the
+token counter the chunker cuts with. The embedders that run models are in `index/embedders/`."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -91,111 +86,12 @@ class Tokens:
         return pieces
 
 
-class TorchEmbedder:
-    """sentence-transformers on torch, loaded on first use; vectors are L2-normalised."""
-
-    def __init__(self, model: ModelRef, batch_size: int = 64) -> None:
-        self.model_ref = model
-        self.batch_size = batch_size
-        self._model = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            self._model = _load_sentence_transformer(self.model_ref.load_path, self.model_ref.name)
-        return self._model
-
-    @property
-    def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
-
-    @property
-    def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
-                   else self.model.get_sentence_embedding_dimension())
-
-    def embed(self, texts: list[str]):
-        return self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-
-
-@functools.lru_cache(maxsize=2)
-def _load_sentence_transformer(load_path: str, name: str):
-    """Loading takes seconds; one process (a test run, the UI) reuses the loaded model."""
-    import os
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from sentence_transformers import SentenceTransformer
-
-    try:
-        return SentenceTransformer(load_path, device="cpu")
-    except Exception as exc:
-        raise ConfigError(f"cannot load embedding model '{name}': {exc}") from exc
-
-
 def max_seq_length_of(model: ModelRef) -> int:
     """Read the model's window from its config files, without loading the model."""
     if model.local_dir:
         cfg = model.local_dir / "sentence_bert_config.json"
         if cfg.exists():
             return int(json.loads(cfg.read_text())["max_seq_length"])
-    return TorchEmbedder(model).max_seq_length
+    from index.embedders.transformer import SentenceTransformerEmbedder
 
-
-def export_onnx(embedder: TorchEmbedder, out_dir: Path) -> bool:
-    """Export the whole sentence-transformers pipeline (transformer, pooling, normalise) to ONNX.
-
-    Returns False (and logs why) when export fails or its vectors differ from torch's; queries
-    then fall back to torch, slower but correct.
-    """
-    import warnings
-
-    import numpy as np
-    import torch
-
-    st = embedder.model
-    probe = ["How did the talks change?", "A longer probe sentence about negotiations in Istanbul, 2022."]
-    features = (st.preprocess if hasattr(st, "preprocess") else st.tokenize)(probe)
-    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in features]
-
-    class _Pipeline(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.st = st
-
-        def forward(self, *tensors):
-            out = self.st(dict(zip(names, tensors)))["sentence_embedding"]
-            return torch.nn.functional.normalize(out, p=2, dim=1)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / "model.onnx.tmp"
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            axes = {n: {0: "batch", 1: "seq"} for n in names} | {"embedding": {0: "batch"}}
-            torch.onnx.export(
-                _Pipeline().eval(), tuple(features[n] for n in names), str(tmp), input_names=names,
-                output_names=["embedding"], dynamic_axes=axes, opset_version=17, dynamo=False,
-            )
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        got = session.run(None, {n: features[n].numpy().astype(np.int64) for n in names})[0]
-        want = embedder.embed(probe)
-        cosine = float(np.min(np.sum(got * want, axis=1)))
-        if cosine < 0.9999:
-            log.warning("ONNX export differs from torch (cosine %.5f); queries will use torch", cosine)
-            tmp.unlink(missing_ok=True)
-            return False
-    except Exception as exc:  # export is an optimisation: never fail indexing over it
-        log.warning("ONNX export failed (%s); queries will use torch", exc)
-        tmp.unlink(missing_ok=True)
-        return False
-    tokenizer = st.tokenizer.backend_tokenizer
-    tokenizer.save(str(out_dir / "tokenizer.json"))
-    meta = {"inputs": names, "max_seq_length": embedder.max_seq_length, "dimension": embedder.dimension}
-    (out_dir / "meta.json").write_text(json.dumps(meta))
-    tmp.replace(out_dir / "model.onnx")
-    return True
+    return SentenceTransformerEmbedder(model).max_seq_length

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -21,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from index import lexical
-from index.chunk import ChunkPlan, chunk_document
+from index.chunk import ChunkPlan, TokenCounter, chunk_document
 from index.clean import clean
-from index.embed import ModelRef, Tokens, TorchEmbedder, export_onnx
+from index.embedders import Embedder
 from index.errors import (
     REBUILD,
     IndexDamagedError,
@@ -41,11 +40,6 @@ from index.vectors import VectorStore, forget
 
 log = logging.getLogger(__name__)
 
-def onnx_dir(data_dir: Path, model_name: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
-    return data_dir / "onnx" / f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
-
-
 @dataclass
 class _Work:
     doc: Document
@@ -59,12 +53,11 @@ class Indexer:
     def __init__(
         self,
         data_dir: Path,
-        model: ModelRef,
+        embedder: Embedder,
         store: Callable[[], VectorStore],
         plan: ChunkPlan,
         max_bytes: int,
         extensions: tuple[str, ...],
-        batch_size: int = 64,
         write_batch: int = 1024,
         lock_timeout: float = 10.0,
         progress: bool = False,
@@ -73,17 +66,15 @@ class Indexer:
         readings: Mapping[str, Reading] | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self.model = model
+        self.embedder = embedder
         self._store_factory = store
         self._store: VectorStore | None = None
         self.plan = plan
         self.max_bytes = max_bytes
         self.extensions = extensions
-        self.embedder = TorchEmbedder(model, batch_size)
         self.write_batch = write_batch  # chunks committed together: the unit of crash recovery
         self.lock_timeout = lock_timeout
         self.progress = progress
-        self._tokens: Tokens | None = None
         self.embed_cache = embed_cache
         self.read_options = read_options  # its `cancelled` is asked between files and embedding steps
         self.readings = readings or {}  # files read before (an upload's check), by bytes hash
@@ -257,14 +248,14 @@ class Indexer:
 
     def _check_model(self, manifest: Manifest) -> None:
         built_with = manifest.get_meta("embed_model")
-        if built_with and built_with != self.model.name:
-            raise model_mismatch(built_with, self.model.name)
+        if built_with and built_with != self.embedder.name:
+            raise model_mismatch(built_with, self.embedder.name)
 
     def _reconcile(self, manifest: Manifest) -> str:
         """After an interrupted run, or vectors lost or left over: drop vectors the manifest does
         not know, embed again the chunks whose vector is missing (from the manifest's own chunk
         text, so no file needs to be read again), and have the lexical index rebuilt."""
-        collection = self.store.open(self.model.name, None, create=False)
+        collection = self.store.open(self.embedder.name, None, create=False)
         known = manifest.chunk_ids()
         stored = self.store.ids() if collection is not None else set()
         extra = sorted(stored - known)
@@ -280,7 +271,7 @@ class Indexer:
         """Embed these chunks again from the manifest's text and store them under their own ids:
         the same text through the same model gives the vectors a clean build gives."""
         dimension = int(manifest.get_meta("dimension") or 0) or self.embedder.dimension
-        self.store.open(self.model.name, dimension, create=bool(chunk_ids))
+        self.store.open(self.embedder.name, dimension, create=bool(chunk_ids))
         step = max(self.write_batch, 1)  # stored batch by batch: a kill keeps what was done
         with self._bar(len(chunk_ids), "chunk", "re-embedding") as bar:
             for start in range(0, len(chunk_ids), step):
@@ -389,18 +380,16 @@ class Indexer:
         return self._planned[key]
 
     @property
-    def tokens(self) -> Tokens:
-        if self._tokens is None:
-            self._tokens = Tokens(self.model)
-        return self._tokens
+    def tokens(self) -> TokenCounter:
+        return self.embedder.tokens()
 
     def _apply(self, manifest: Manifest, work: list[_Work], removed: list[str], report: IndexReport) -> None:
         needs_vectors = any(w.chunks for w in work)
         dimension = self.embedder.dimension if needs_vectors else None
-        collection = self.store.open(self.model.name, dimension, create=needs_vectors)
+        collection = self.store.open(self.embedder.name, dimension, create=needs_vectors)
         if collection is not None:
             built_with = self.store.metadata.get("embed_model")
-            manifest.set_meta(state="dirty", embed_model=built_with or self.model.name,
+            manifest.set_meta(state="dirty", embed_model=built_with or self.embedder.name,
                               dimension=str(self.store.metadata.get("dimension") or dimension or ""))
         if removed:
             stale = sorted(manifest.chunk_ids(removed))
@@ -414,8 +403,8 @@ class Indexer:
         name = lexical.build(self.data_dir, ids, texts)
         manifest.set_meta(bm25=name, state="clean")
         lexical.drop_others(self.data_dir, name)
-        if needs_vectors and not (onnx_dir(self.data_dir, self.model.name) / "model.onnx").exists():
-            export_onnx(self.embedder, onnx_dir(self.data_dir, self.model.name))
+        if needs_vectors:
+            self.embedder.ready_for_queries()
 
     def _write_batches(self, manifest: Manifest, work: list[_Work], report: IndexReport) -> None:
         batch: list[_Work] = []
@@ -444,7 +433,7 @@ class Indexer:
 
         cache = EmbeddingCache(self.embed_cache)
         try:
-            return cache.embed(self.model.name, texts, self.embedder.embed)
+            return cache.embed(self.embedder.name, texts, self.embedder.embed)
         finally:
             cache.close()
 

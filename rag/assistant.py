@@ -10,7 +10,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from index.chunk import ChunkPlan
-from index.embed import max_seq_length_of, resolve_model
 from index.errors import IndexMissingError, InputError, model_mismatch
 from index.readers.base import Reading
 from index.types import IndexReport
@@ -26,7 +25,7 @@ class Assistant:
     def __init__(self, config: RagConfig | None = None, progress: bool = False) -> None:
         self.config = config or RagConfig.from_env()
         self.progress = progress
-        self._model = None
+        self._embedder = None
         self._client = None
         self._retriever = None
         self._manifest = None
@@ -51,15 +50,15 @@ class Assistant:
         from index.pipeline import Indexer
 
         cfg = self.config
-        model = self.model
-        window = max_seq_length_of(model) - 2  # [CLS] and [SEP]
+        embedder = self.embedder
+        window = embedder.window
         plan = ChunkPlan(min(cfg.chunk_tokens, window), min(cfg.chunk_overlap, window // 2), window)
         if cfg.chunk_tokens > window:
             log.warning("chunk_tokens %d exceeds the model window; using %d", cfg.chunk_tokens, window)
         indexer = Indexer(
-            data_dir=cfg.data_dir, model=model, store=self._vector_store, plan=plan,
+            data_dir=cfg.data_dir, embedder=embedder, store=self._vector_store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
-            batch_size=cfg.embed_batch_size, write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
+            write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=self.progress,
             embed_cache=cfg.embed_cache, read_options=cfg.read_options(progress=self.progress, cancelled=cancelled),
             readings=readings,
         )
@@ -194,12 +193,18 @@ class Assistant:
 
     # --- wiring ---------------------------------------------------------------------------
     @property
-    def model(self):
-        if self._model is None:
+    def embedder(self):
+        """The configured embedder (`index.embedders`), built once: it embeds documents when
+        indexing and questions when searching."""
+        if self._embedder is None:
             with self._opening:
-                if self._model is None:
-                    self._model = resolve_model(self.config.embed_model)
-        return self._model
+                if self._embedder is None:
+                    from index import embedders
+
+                    cfg = self.config
+                    self._embedder = embedders.build(cfg.embed_model, data_dir=cfg.data_dir,
+                                                     batch_size=cfg.embed_batch_size, query_backend=cfg.query_backend)
+        return self._embedder
 
     def _client_once(self):
         if self._client is None:
@@ -252,15 +257,15 @@ class Assistant:
         cfg = self.config
         manifest = self._open_manifest(required=True)
         built_with = manifest.get_meta("embed_model")
-        if built_with and built_with != self.model.name:
-            raise model_mismatch(built_with, self.model.name)
+        if built_with and built_with != self.embedder.name:
+            raise model_mismatch(built_with, self.embedder.name)
         try:
             lexical = self._lexical_index(manifest)
             # A new client each time the readers are rebuilt (cheap: Chroma shares one instance per
             # folder): after `rag index --rebuild` moved a damaged store aside, the old one is stale.
             self._client = None
             vectors = self._vector_store()
-            if vectors.open(self.model.name, None, create=False) is None:
+            if vectors.open(self.embedder.name, None, create=False) is None:
                 if manifest.counts()["chunks"]:
                     raise IndexDamagedError(f"the vector collection '{cfg.collection}' at "
                                             f"{cfg.chroma_url or cfg.data_dir} is missing", REPAIR)
@@ -274,7 +279,7 @@ class Assistant:
             # name the folders that were indexed, as `rag status` does
             raise IndexDamagedError(exc.what, fix_command("rag", exc.fix[len("rag "):-len(" PATH")],
                                                           manifest.roots())) from None
-        return Retriever(self._query_embedder(), vectors, lexical, manifest, cfg)
+        return Retriever(self.embedder, vectors, lexical, manifest, cfg)
 
     def _lexical_index(self, manifest):
         """The BM25 index the manifest names (None for an index without one)."""
@@ -289,22 +294,6 @@ class Assistant:
             if newer == name:
                 raise
             return lexical.load(self.config.data_dir / newer) if newer else None
-
-    def _query_embedder(self):
-        from index.pipeline import onnx_dir
-        from index.query_embed import OnnxQueryEmbedder
-
-        export = onnx_dir(self.config.data_dir, self.model.name)
-        backend = self.config.query_backend
-        if backend in ("auto", "onnx") and OnnxQueryEmbedder.available(export):
-            onnx = OnnxQueryEmbedder(export)
-            return lambda q: onnx.embed([q])[0]
-        if backend == "onnx":
-            log.warning("no ONNX export at %s; using torch for queries", export)
-        from index.embed import TorchEmbedder
-
-        torch_embedder = TorchEmbedder(self.model)
-        return lambda q: torch_embedder.embed([q])[0]
 
     def _reset_readers(self) -> None:
         with self._opening:

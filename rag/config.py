@@ -26,7 +26,7 @@ GENERATORS = ("extractive", "openai", "ollama", "llamacpp", "transformers")
 @dataclass(frozen=True)
 class RagConfig:
     data_dir: Path = Path(".rag")  # index data: Chroma store, manifest, BM25, ONNX export
-    embed_model: str = DEFAULT_MODEL  # sentence-transformers name or folder; default is bundled
+    embed_model: str = DEFAULT_MODEL  # sentence-transformers name or folder (bundled default); `fake`: tests only
     chroma_url: str | None = None  # use a Chroma server (e.g. http://localhost:8000) for vectors
     collection: str = "rag-chunks"
     chunk_tokens: int = 200  # target chunk size in the model's tokens

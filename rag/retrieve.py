@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 
 import numpy as np
 
+from index.embedders import Embedder
 from rag import aliases
 from rag.cache import LruCache
 from rag.config import RagConfig
@@ -60,10 +60,10 @@ def fuse_rrf(dense: dict[str, float], lexical: dict[str, float], lexical_weight:
 
 
 class Retriever:
-    """Wires a query embedder, the vector store, the lexical index and the manifest together."""
+    """Wires the embedder (for questions), the vector store, the lexical index and the manifest together."""
 
-    def __init__(self, embed_query: Callable[[str], np.ndarray], vectors, lexical, manifest, config: RagConfig) -> None:
-        self._embed_query = embed_query
+    def __init__(self, embedder: Embedder, vectors, lexical, manifest, config: RagConfig) -> None:
+        self._embed_query = embedder.embed_query
         self._vectors = vectors
         self._lexical = lexical
         self._manifest = manifest

@@ -29,6 +29,18 @@ class CliResult:
         return json.loads(self.out)
 
 
+# Tests that start the chat window, drive a browser, build the answer sets' indexes or run a real
+# LLM are `slow`: `pytest -m "not slow"` is the inner loop, the whole suite is CI.
+SLOW_FIXTURES = frozenset({"chat_app", "answers", "planted_index"})
+SLOW_MARKERS = ("browser", "real_model", "llm")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames) or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def cli(capsys, monkeypatch):
     """Run `rag ARGS` in this process (the model stays loaded between calls) with RAG_* env."""
@@ -60,10 +72,16 @@ def run_subprocess(*args: str, env: dict[str, str] | None = None, timeout: float
 
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory) -> Path:
-    """A data dir with seeds/ indexed once, through the CLI, for read-only tests."""
+    """A data dir with seeds/ indexed once, through the CLI, for read-only tests. In this process:
+    the model it loads then serves the tests that follow (a fresh process would load it again)."""
+    from rag.cli import main
+
     data_dir = tmp_path_factory.mktemp("seeds-index")
-    result = run_subprocess("index", SEEDS, env={"RAG_DATA_DIR": data_dir})
-    assert result.returncode == 0, result.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("RAG_")]:
+            patch.delenv(key)
+        patch.setenv("RAG_DATA_DIR", str(data_dir))
+        assert main(["index", str(SEEDS)]) == 0
     return data_dir
 
 

@@ -66,6 +66,7 @@ def figures(answers, cases) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_retrieval_and_answers_on_the_test_split(answers):
     """Issue #13 asks, on the test split: hit@1 >= 0.85, hit@5 >= 0.97, MRR >= 0.90, answer
     evidence >= 0.85, first sentence >= 0.75. Measured (docs/eval.md): 0.658 / 0.866 / 0.734,

@@ -28,6 +28,17 @@ def _failed(summary: dict) -> dict[str, str]:
     return {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
 
 
+# What these tests check is which files are read, refused and kept, not what the vectors mean: the
+# hashing stand-in embeds (no model to load in each `rag index` process).
+FAKE = {"RAG_EMBED_MODEL": "fake"}
+
+
+@pytest.fixture
+def cli(cli):
+    """conftest's `cli`, with the fake embedder."""
+    return lambda *args, env=None: cli(*args, env={**FAKE, **(env or {})})
+
+
 def test_each_bad_file_is_reported_and_the_rest_is_indexed(cli, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -114,7 +125,7 @@ def test_documents_that_turn_bad_in_every_way_keep_their_indexed_version(cli, tm
     os.chmod(docs / "sub", 0)
     prefix = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
     try:
-        result = run_subprocess("index", docs, "--json", env=env, prefix=prefix)
+        result = run_subprocess("index", docs, "--json", env={**FAKE, **env}, prefix=prefix)
     finally:
         os.chmod(docs / "sub", stat.S_IRWXU)
     assert result.returncode == 1, result.stderr
@@ -140,7 +151,8 @@ def test_unreadable_file_is_reported(tmp_path):
     # root reads anything: drop the capabilities that let it, as setpriv(1) does
     prefix = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
     try:
-        result = run_subprocess("index", docs, "--json", env={"RAG_DATA_DIR": tmp_path / "data"}, prefix=prefix)
+        result = run_subprocess("index", docs, "--json", env={"RAG_DATA_DIR": tmp_path / "data", **FAKE},
+                                prefix=prefix)
     finally:
         os.chmod(docs / "locked.txt", stat.S_IRUSR | stat.S_IWUSR)
     assert result.returncode == 1, result.stderr

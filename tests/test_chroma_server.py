@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import SEEDS, TRUMP_QUESTION, run_subprocess
 
+pytestmark = pytest.mark.slow  # starts a Chroma server
+
 QUERIES = [TRUMP_QUESTION, "What did KT Chong say about BRICS?", "Where did the trilateral talks take place?",
            "Who heads the Russian delegation?"]
 

@@ -23,6 +23,17 @@ QUERIES = ("Which countries could act as mediators?", "prisoner exchange in Abu 
            "Is a breakthrough in the negotiations likely?")
 
 
+# Repairs must end where a clean build ends, whatever the vectors mean: the hashing stand-in
+# embeds here (no model to load); the real model's vectors are checked in test_index_incremental.
+FAKE = {"RAG_EMBED_MODEL": "fake"}
+
+
+@pytest.fixture
+def cli(cli):
+    """conftest's `cli`, with the fake embedder."""
+    return lambda *args, env=None: cli(*args, env={**FAKE, **(env or {})})
+
+
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("small-corpus")
@@ -34,7 +45,7 @@ def small_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def clean_index(small_corpus, tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("clean-index")
-    result = run_subprocess("index", small_corpus, env={"RAG_DATA_DIR": data_dir})
+    result = run_subprocess("index", small_corpus, env={"RAG_DATA_DIR": data_dir, **FAKE})
     assert result.returncode == 0, result.stderr
     return data_dir
 
@@ -307,7 +318,7 @@ def test_a_huge_k_is_refused_in_one_line(cli, clean_index, tmp_path):
 def test_the_api_clamps_a_huge_k(clean_index):
     from rag import Assistant, RagConfig
 
-    assistant = Assistant(RagConfig(data_dir=clean_index))
+    assistant = Assistant(RagConfig(data_dir=clean_index, embed_model="fake"))
     try:
         hits = assistant.search(QUERIES[0], k=10**20)
         assert 0 < len(hits) <= assistant.status().chunks

@@ -109,8 +109,8 @@ def test_a_question_set_that_is_not_utf8_is_one_clear_error(tmp_path):
 def test_rag_eval_on_a_beir_folder_scores_graded_ndcg(cli, tmp_path):
     from eval.metrics import ndcg_at_k
 
-    result = cli("eval", write_beir(tmp_path / "tiny"), "--out", tmp_path / "out", "--json",
-                 env={"RAG_DATA_DIR": tmp_path / "data"})
+    result = cli("eval", write_beir(tmp_path / "tiny"), "--out", tmp_path / "out", "--json",  # the harness, not the model:
+                 env={"RAG_DATA_DIR": tmp_path / "data", "RAG_EMBED_MODEL": "fake"})  # the hashing stand-in embeds
     assert result.code == 0, result.err
     scores = result.json()["default"]
     assert scores["cases"] == 3 and scores["recall@100"] == 1.0  # four documents: every one is retrieved
@@ -120,6 +120,7 @@ def test_rag_eval_on_a_beir_folder_scores_graded_ndcg(cli, tmp_path):
     assert scores["ndcg@10"] == pytest.approx(sum(ndcg_at_k(r["top_docs"], qrels[r["id"]]) for r in rows) / 3, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_rag_eval_writes_table_report_and_charts_and_is_deterministic(cli, tmp_path):
     dev = _write(tmp_path / "mini_dev.jsonl", [
         {"id": "trump", "question": "How did the US role in the talks change under Trump?", "kind": "fact",
@@ -188,6 +189,7 @@ def test_unknown_setting_in_config_is_a_clear_error(cli, tmp_path):
 
 @pytest.mark.skipif(not SHARED_SCIFACT.exists(), reason=f"needs BEIR SciFact at {SHARED_SCIFACT} (present on CI); "
                     "elsewhere `rag eval scifact` downloads it")
+@pytest.mark.slow
 def test_scifact_slice_runs_and_scores_sensibly(cli, tmp_path):
     result = cli("eval", SHARED_SCIFACT, "--max-queries", "25", "--max-docs", "150", "--out", tmp_path / "out",
                  "--config", "hybrid", "--config", "lexical:retrieval_mode=lexical", "--json",

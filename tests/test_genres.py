@@ -16,6 +16,8 @@ from eval.harness import run_eval
 from rag.assistant import Assistant
 from rag.config import RagConfig
 
+pytestmark = pytest.mark.slow  # indexes whole genre corpora
+
 MANUAL = Path("/usr/share/doc/postgresql-doc-15/html")
 MANUAL_PAGES = ("sql-createindex.html", "sql-vacuum.html", "routine-vacuuming.html", "indexes-partial.html",
                 "datatype-character.html", "mvcc-intro.html", "sql-insert.html", "wal-configuration.html")

@@ -95,6 +95,7 @@ def test_a_scanned_page_larger_than_the_pixel_budget_is_reported_not_recognised(
                                       r"14400 × 14400 pt, too large to recognise")
 
 
+@pytest.mark.slow  # OCR: seconds a page
 def test_only_the_first_scanned_pages_are_recognised():
     scans = make_pdf([Scan(["Keepers' log.", "Tom Hale kept the Quillmere lamp from 1920 to 1931."]),
                       Scan(["Keepers' log.", "Ada Fenwick kept the Quillmere lamp from 1931 to 1940."])])

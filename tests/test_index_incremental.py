@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from index.manifest import Manifest
 from tests.conftest import TRUMP_QUESTION
 
@@ -25,7 +27,7 @@ def _manifest_ids(data_dir):
 
 
 def test_incremental_reindex(cli, corpus, tmp_path):
-    env = {"RAG_DATA_DIR": tmp_path / "data"}
+    env = {"RAG_DATA_DIR": tmp_path / "data", "RAG_EMBED_MODEL": "fake"}  # bookkeeping: any vectors do
     first = cli("index", corpus, "--json", env=env)
     assert first.code == 0, first.err
     summary = first.json()
@@ -70,6 +72,7 @@ def test_incremental_reindex(cli, corpus, tmp_path):
     assert total > 0
 
 
+@pytest.mark.slow
 def test_rebuild_gives_the_same_ids_as_incremental(cli, corpus, tmp_path):
     env = {"RAG_DATA_DIR": tmp_path / "data"}
     assert cli("index", corpus, env=env).code == 0
@@ -120,12 +123,11 @@ def test_status_reports_documents_chunks_model_and_store(cli, seeds_index):
 def test_onnx_query_vectors_match_torch(seeds_index):
     import numpy as np
 
-    from index.embed import TorchEmbedder, resolve_model
-    from index.pipeline import onnx_dir
-    from index.query_embed import OnnxQueryEmbedder
+    from index import embedders
 
-    model = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    embedder = embedders.build("sentence-transformers/all-MiniLM-L6-v2", data_dir=seeds_index)
     queries = ["How did the US role change?", "What did KT Chong say?", "Zelensky flew to Albania " * 60]
-    onnx = OnnxQueryEmbedder(onnx_dir(seeds_index, model.name)).embed(queries)
-    torch_vectors = TorchEmbedder(model).embed(queries)
+    onnx = np.stack([embedder.embed_query(q) for q in queries])  # through the export made at index time
+    assert embedder._session is not None
+    torch_vectors = embedder.embed(queries)
     assert np.min(np.sum(onnx * torch_vectors, axis=1)) > 0.9999

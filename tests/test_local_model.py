@@ -20,7 +20,7 @@ from rag.cite import verify
 from rag.types import Answer
 from tests.conftest import CANARY
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 MEDINSKY = "Who heads the Russian delegation in the talks on the Belarusian-Polish border?"
 

@@ -106,7 +106,7 @@ def test_a_mistyped_sha256_deletes_nothing(tmp_path, hub):
     assert path.read_bytes() == WEIGHTS  # the file checked before is still there
 
 
-@pytest.mark.parametrize("failure", ["offline", "cut off"])
+@pytest.mark.parametrize("failure", ["offline", pytest.param("cut off", marks=pytest.mark.slow)])  # hub retries
 def test_a_pull_with_the_network_gone_is_one_line_and_leaves_nothing(tmp_path, hub, failure):
     env = _env(tmp_path, hub)
     if failure == "offline":

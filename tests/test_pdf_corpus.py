@@ -38,7 +38,7 @@ BROKEN_LIGATURES = ("fled", "fle", "fles", "fling", "signifcant", "signifcantly"
 # A hyphen left before a conjunction is the author's ("daily- and hourly-rate employees").
 SUSPENDED = {"and", "or", "nor", "to"}
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
+pytestmark = [pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON), pytest.mark.slow]
 
 
 @dataclass

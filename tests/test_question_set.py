@@ -127,6 +127,7 @@ def test_each_genre_set_is_pinned_split_and_made_by_the_recipe(name):
             assert len(set(terms(case.question)) & set(terms(evidence))) <= 2, (case.id, evidence)
 
 
+@pytest.mark.slow  # reads each genre's whole corpus (OCR included)
 @pytest.mark.parametrize("name", sorted(GENRE_TEST_SHA256))
 def test_each_genre_sets_evidence_is_in_its_documents_on_its_pages(name, tmp_path):
     from eval.genres import GenreMissing, genre

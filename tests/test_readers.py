@@ -126,6 +126,7 @@ PDF_PAGES = [
 ]
 
 
+@pytest.mark.slow  # OCR: seconds a page
 def test_a_pdf_reads_page_by_page_with_hyphens_joined_and_scans_read_by_ocr():
     reading = readers.read("report.pdf", make_pdf(PDF_PAGES))
     assert "The examination of 1912 found it sound." in reading.text
@@ -224,6 +225,7 @@ def test_a_bad_pdf_gets_one_line(data, reason):
         readers.read("bad.pdf", data)
 
 
+@pytest.mark.slow  # OCR: seconds a page
 def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
     import shutil
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import HOSTILE_NAME, SEEDS, TRUMP_QUESTION, free_port
 
+pytestmark = pytest.mark.slow  # launches the chat window
+
 MEDINSKY = "Who heads the Russian delegation in the talks on the Belarusian-Polish border?"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import HOSTILE_NAME, PDF_NAME, ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google from a machine
