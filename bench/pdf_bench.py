@@ -140,7 +140,7 @@ def indexing(pdfs: list[Path], rows: list[dict], batch_size: int | None, rounds:
                 raise SystemExit(f"indexing failed: {report}")
             manifest = Manifest(round_config.data_dir / "manifest.sqlite", readonly=True)
             try:
-                ids, chunk_texts = manifest.all_chunks()
+                ids, chunk_texts, _ = manifest.all_chunks()
                 chunks = list(manifest.chunks_by_id(ids).values())
             finally:
                 manifest.close()

@@ -18,7 +18,7 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from index.errors import DownloadError, InputError
+from rag.errors import DownloadError, InputError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from index.errors import InputError
+from rag.errors import InputError
 
 _REQUIRED = {"id": str, "question": str, "sources": list, "evidence": list}
 _OPTIONAL = {"reference_answer": str, "kind": str, "split": str, "pages": list}

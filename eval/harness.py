@@ -15,6 +15,7 @@ from pathlib import Path
 from eval import report
 from eval.dataset import load_dataset
 from eval.run import evaluate, parse_variant
+from rag import datadir
 from rag.config import RagConfig
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,7 +31,7 @@ def run_eval(dataset: str | Path | list[str | Path] | None = None, configs: list
     (`name:key=value,...`); write the report to `out`. A genre whose documents are missing raises
     eval.genres.GenreMissing."""
     base = base or RagConfig.from_env()
-    cache = Path(cache) if cache else base.data_dir / "eval-cache"
+    cache = Path(cache) if cache else datadir.eval_cache(base.data_dir)
     if genre is not None:
         from eval.genres import genre as find_genre
 
@@ -45,7 +46,7 @@ def run_eval(dataset: str | Path | list[str | Path] | None = None, configs: list
     variants = [parse_variant(spec, base) for spec in (configs or ["default"])]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
-        from index.errors import ConfigError
+        from rag.errors import ConfigError
 
         raise ConfigError(f"configuration names must differ: {', '.join(names)}")
     results = evaluate(loaded, variants, cache, progress)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from eval import metrics
 from eval.dataset import Case, Dataset, doc_id_of
-from index.errors import ConfigError, InputError
+from rag.errors import ConfigError, InputError
 from rag.config import RagConfig
 
 INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap", "extensions", "max_file_mb")
@@ -220,9 +220,9 @@ def _file_text(path: Path) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _decoded(path: Path, mtime_ns: int, size: int) -> str:
-    from index import readers
+    from rag import reading
 
-    return readers.read(path.name, path.read_bytes()).text
+    return reading.read(path.name, path.read_bytes()).text
 
 
 def _aggregate(rows: list[dict], graded: bool) -> dict:

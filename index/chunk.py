@@ -8,7 +8,6 @@ apart from the article), and repeats the previous chunk's last sentences as over
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,20 +34,6 @@ class ChunkPlan:
 
 # Sections that are not a document's own headings: the whole text, a page, a page's footnotes,
 # reader comments. A heading path ("CREATE INDEX › Parameters") is the passage's context.
-_NOT_HEADINGS = re.compile(r"^(body|reader comments?\b.*|(footnotes, )?page \S+)$")
-_MAX_CONTEXT = 120  # characters: a deep path is cut from its start, its nearest headings kept
-
-
-def indexed_text(text: str, section: str) -> str:
-    """What a chunk is embedded and matched as: its text after the headings it stands under, so a
-    manual's "Parameters › CONCURRENTLY" paragraph is found by a question about CREATE INDEX
-    CONCURRENTLY although its own words never name the command. Citations still quote `text`."""
-    if _NOT_HEADINGS.match(section):
-        return text
-    context = section if len(section) <= _MAX_CONTEXT else "…" + section[-_MAX_CONTEXT:]
-    return f"{context}\n{text}"
-
-
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
     """Stable id: same document, span and text give the same id, so re-indexing is an upsert."""
     digest = hashlib.sha256(f"{doc_id}\x00{start}:{end}\x00{text}".encode()).hexdigest()

@@ -3,7 +3,6 @@ token counter the chunker cuts with. The embedders that run models are in `index
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,14 +83,3 @@ class Tokens:
             pieces.append((offsets[start_tok][0], offsets[end_tok - 1][1]))
             start_tok = end_tok
         return pieces
-
-
-def max_seq_length_of(model: ModelRef) -> int:
-    """Read the model's window from its config files, without loading the model."""
-    if model.local_dir:
-        cfg = model.local_dir / "sentence_bert_config.json"
-        if cfg.exists():
-            return int(json.loads(cfg.read_text())["max_seq_length"])
-    from index.embedders.transformer import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(model).max_seq_length

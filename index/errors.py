@@ -54,10 +54,6 @@ class IndexDamagedError(RagError):
         super().__init__(f"{what}; repair it with `{fix}`")
 
 
-class BackendError(RagError):
-    """The LLM backend could not be reached or failed while answering."""
-
-
 class DownloadError(RagError):
     """A dataset could not be downloaded, or what arrived fails its checksum."""
 

@@ -14,13 +14,12 @@ chunk ids looked up in each (the full id sets only when the counts differ).
 from __future__ import annotations
 
 import errno
-import os
 import shlex
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from index import datadir
 from index.errors import IndexBusyError, IndexDamagedError, StoreError
 
 SAMPLE = 64  # chunk ids looked up in each store when the counts agree
@@ -60,13 +59,13 @@ def check(data_dir: Path, open_store: Callable, command: str = "rag") -> list[Pr
     from index.manifest import open_verified
     from index.vectors import store_folder
 
-    path = data_dir / "manifest.sqlite"
+    path = datadir.manifest(data_dir)
     if not path.exists():
         if store_folder(data_dir).is_dir() and any(store_folder(data_dir).iterdir()):
             return [Problem(MANIFEST_DAMAGED, f"the manifest {path} is missing but the vector store is not",
                             fix_command(command, "index --rebuild", []))]
         return []
-    refused = _refused(data_dir, [store_folder(data_dir), store_folder(data_dir) / "chroma.sqlite3", path,
+    refused = datadir.refused_write(data_dir, [store_folder(data_dir), store_folder(data_dir) / "chroma.sqlite3", path,
                                   path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
     if refused:
         where, exc = refused
@@ -194,7 +193,7 @@ def _busy(data_dir: Path) -> str | None:
     """Who holds the write lock, when someone does: a run in progress is not damage."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(data_dir / "index.lock"))
+    lock = FileLock(str(datadir.lock(data_dir)))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -206,31 +205,4 @@ def _busy(data_dir: Path) -> str | None:
     except OSError:
         return None  # cannot even open the lock file: the writability probe reports that
     lock.release()
-    return None
-
-
-def unwritable(folder: Path, paths: Iterable[Path] = ()) -> str | None:
-    """Why `folder`, or one of `paths` that exists, cannot be written; None when all can."""
-    refused = _refused(folder, paths)
-    if refused is None:
-        return None
-    where, exc = refused
-    return f"{where} is not writable ({exc.strerror or exc})"
-
-
-def _refused(folder: Path, paths: Iterable[Path]) -> tuple[Path, OSError] | None:
-    """The first of `folder` and the existing `paths` that refuses a write, with the refusal.
-
-    Probed by trying (a temporary file in each folder, opening each file for writing, nothing
-    written), because permission bits do not tell: root ignores them and is still refused by an
-    immutable flag (chattr +i) or a read-only mount."""
-    for path in (folder, *paths):
-        try:
-            if path.is_dir():
-                with tempfile.TemporaryFile(dir=path):
-                    pass
-            elif path.is_file():
-                os.close(os.open(path, os.O_RDWR))
-        except OSError as exc:
-            return path, exc
     return None

@@ -15,8 +15,12 @@ import math
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
+from index import datadir
 from index.errors import REPAIR, IndexDamagedError
 
 
@@ -51,13 +55,14 @@ def _tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
 
 
-def build(data_dir: Path, chunk_ids: list[str], texts: list[str]) -> str:
-    """Build and save the index for these chunks; return the folder name it lives in."""
+def build(data_dir: Path, chunk_ids: list[str], texts: list[str], doc_ids: list[str]) -> str:
+    """Build and save the index for these chunks (of these documents, for the source filter);
+    return the folder name it lives in."""
     import bm25s
 
-    name = f"bm25-{fingerprint(chunk_ids)}"
+    name = f"{datadir.BM25_PREFIX}{fingerprint(chunk_ids)}"
     target = data_dir / name
-    if (target / "ids.json").exists() and ((target / "idf.json").exists() or not chunk_ids):
+    if (target / "docs.json").exists() and ((target / "idf.json").exists() or not chunk_ids):
         return name
     tmp = data_dir / f"{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -69,6 +74,7 @@ def build(data_dir: Path, chunk_ids: list[str], texts: list[str]) -> str:
         retriever.save(str(tmp))
         (tmp / "idf.json").write_text(json.dumps(_idf(tokenized)))
     (tmp / "ids.json").write_text(json.dumps(chunk_ids))
+    (tmp / "docs.json").write_text(json.dumps(doc_ids))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return name
@@ -83,7 +89,7 @@ def _idf(tokenized) -> dict[str, float]:
 
 
 def drop_others(data_dir: Path, keep: str) -> None:
-    for old in data_dir.glob("bm25-*"):
+    for old in data_dir.glob(f"{datadir.BM25_PREFIX}*"):
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -103,23 +109,28 @@ def check(folder: Path, expected: set[str]) -> str | None:
     return None
 
 
-def load(folder: Path) -> LexicalIndex:
+def load(folder: Path, docs_of: Callable[[list[str]], list[str]] | None = None) -> LexicalIndex:
     """The index in `folder`, or IndexDamagedError saying why it cannot be read (a plain
-    `rag index` rebuilds it from the manifest)."""
+    `rag index` rebuilds it from the manifest). `docs_of`: the documents of chunks, asked for an
+    index made before it kept them itself."""
     if not (folder / "ids.json").is_file():
         raise IndexDamagedError(f"the lexical (BM25) index {folder} is missing", REPAIR)
     try:
-        return LexicalIndex(folder)
+        return LexicalIndex(folder, docs_of)
     except Exception as exc:  # bm25s and json fail in many ways on a damaged folder; all mean the same
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise IndexDamagedError(f"the lexical (BM25) index {folder} cannot be read ({text})", REPAIR) from None
 
 
 class LexicalIndex:
-    """A loaded BM25 index: `search(query, k)` gives (chunk_id, score) best first."""
+    """A loaded BM25 index: `search(query, k, sources)` gives (chunk_id, score) best first."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, docs_of: Callable[[list[str]], list[str]] | None = None) -> None:
         self.ids: list[str] = json.loads((folder / "ids.json").read_text())
+        docs_file = folder / "docs.json"
+        docs = json.loads(docs_file.read_text()) if docs_file.exists() else docs_of(self.ids) if docs_of else []
+        self._doc_code = {name: code for code, name in enumerate(dict.fromkeys(docs))}
+        self._docs = np.array([self._doc_code[d] for d in docs], dtype=np.int64) if docs else None
         idf_file = folder / "idf.json"
         self.idf: dict[str, float] = json.loads(idf_file.read_text()) if idf_file.exists() else {}
         # a term the corpus never uses gets the idf of a term seen in no chunk
@@ -130,13 +141,24 @@ class LexicalIndex:
 
             self._retriever = bm25s.BM25.load(str(folder))
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """The `k` best chunks for `query`, of the documents `sources` only when given."""
         if self._retriever is None or k <= 0:
             return []
         tokens = _tokenize([query])
         if not tokens.vocab or not any(tokens.ids):
             return []
-        docs, scores = self._retriever.retrieve([_words(tokens)], k=min(k, len(self.ids)), show_progress=False)
+        mask = None
+        if sources:
+            if self._docs is None:
+                raise IndexDamagedError("the lexical (BM25) index does not say which document each chunk is from",
+                                        REPAIR)
+            codes = [self._doc_code[s] for s in sources if s in self._doc_code]
+            mask = np.isin(self._docs, codes).astype(np.float32)
+            if not mask.any():
+                return []
+        docs, scores = self._retriever.retrieve([_words(tokens)], k=min(k, len(self.ids)), show_progress=False,
+                                                weight_mask=mask)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 

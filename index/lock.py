@@ -11,6 +11,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from index import datadir
 from index.errors import IndexBusyError
 
 
@@ -20,7 +21,7 @@ def write_lock(data_dir: Path, timeout: float):
 
     data_dir.mkdir(parents=True, exist_ok=True)
     owner = data_dir / "index.lock.owner"
-    lock = FileLock(str(data_dir / "index.lock"))
+    lock = FileLock(str(datadir.lock(data_dir)))
     try:
         lock.acquire(timeout=timeout)
     except Timeout:

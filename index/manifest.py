@@ -246,13 +246,22 @@ class Manifest:
             self._db.executemany("UPDATE docs SET byte_hash = '' WHERE doc_id = ?", [(d,) for d in doc_ids])
 
     # --- chunks ---------------------------------------------------------------------------
-    def all_chunks(self) -> tuple[list[str], list[str]]:
-        """(ids, texts) of every chunk, in a stable order, each text as it is matched (under its
-        headings: index.chunk.indexed_text), for the lexical index."""
-        from index.chunk import indexed_text
+    def all_chunks(self) -> tuple[list[str], list[str], list[str]]:
+        """(ids, texts, document ids) of every chunk, in a stable order, each text as it is matched
+        (under its headings: index.types.indexed_text), for the lexical index."""
+        from index.types import indexed_text
 
-        rows = self._db.execute("SELECT chunk_id, text, section FROM chunks ORDER BY doc_id, ordinal").fetchall()
-        return [r[0] for r in rows], [indexed_text(r[1], r[2]) for r in rows]
+        rows = self._db.execute("SELECT chunk_id, text, section, doc_id FROM chunks ORDER BY doc_id, ordinal").fetchall()
+        return [r[0] for r in rows], [indexed_text(r[1], r[2]) for r in rows], [r[3] for r in rows]
+
+    def chunk_docs(self, chunk_ids: list[str]) -> list[str]:
+        """The document of each chunk (an unknown chunk's: "")."""
+        found: dict[str, str] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            found.update(self._db.execute(
+                f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})", part))
+        return [found.get(cid, "") for cid in chunk_ids]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         if not self.has_sentences:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import datadir
 from index import lexical
 from index.chunk import ChunkPlan, TokenCounter, chunk_document
 from index.clean import clean
@@ -118,7 +119,7 @@ class Indexer:
         return len(texts)
 
     def _known_hashes(self) -> dict[str, str]:
-        path = self.data_dir / "manifest.sqlite"
+        path = datadir.manifest(self.data_dir)
         if not path.exists():
             return {}
         manifest = Manifest(path, readonly=True)
@@ -152,7 +153,7 @@ class Indexer:
         self.read_options = replace(self.read_options, cancelled=None)
         with write_lock(self.data_dir, self.lock_timeout):
             report.repairs = self._wipe() if rebuild else []
-            manifest = Manifest(self.data_dir / "manifest.sqlite")
+            manifest = Manifest(datadir.manifest(self.data_dir))
             try:
                 self._check_model(manifest)
                 report.repairs += self._repair(manifest)
@@ -168,15 +169,14 @@ class Indexer:
     def _require_writable(self) -> None:
         """Refuse up front, in one line, a data folder we may not write (read-only mount, immutable
         flag, permissions), instead of failing at whichever file the run touches first."""
-        from index.health import unwritable
         from index.vectors import store_folder
 
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the data folder {self.data_dir} ({exc.strerror or exc})") from None
-        manifest = self.data_dir / "manifest.sqlite"
-        denied = unwritable(self.data_dir, [self.data_dir / "index.lock", store_folder(self.data_dir),
+        manifest = datadir.manifest(self.data_dir)
+        denied = datadir.unwritable(self.data_dir, [datadir.lock(self.data_dir), store_folder(self.data_dir),
                                             store_folder(self.data_dir) / "chroma.sqlite3", manifest,
                                             manifest.with_name(manifest.name + "-wal")])
         if denied:
@@ -201,14 +201,14 @@ class Indexer:
             moved.append(f"moved the damaged vector store aside to {_move_aside(folder)}")
             if self._store is not None:
                 self._store.reconnect()  # the factory's client still points at the old files
-        manifest = self.data_dir / "manifest.sqlite"
+        manifest = datadir.manifest(self.data_dir)
         damage = _manifest_damage(manifest)
         if damage:
             log.info("%s", damage)
             moved.append(f"moved the damaged manifest aside to {_move_aside(manifest)}")
         for path in [manifest, *self.data_dir.glob("manifest.sqlite-*")]:
             path.unlink(missing_ok=True)
-        for folder in self.data_dir.glob("bm25-*"):
+        for folder in self.data_dir.glob(f"{datadir.BM25_PREFIX}*"):
             shutil.rmtree(folder, ignore_errors=True)
         return moved
 
@@ -399,8 +399,8 @@ class Indexer:
             report.removed.extend(removed)
             report.chunks_deleted += len(stale)
         self._write_batches(manifest, work, report)
-        ids, texts = manifest.all_chunks()
-        name = lexical.build(self.data_dir, ids, texts)
+        ids, texts, docs = manifest.all_chunks()
+        name = lexical.build(self.data_dir, ids, texts, docs)
         manifest.set_meta(bm25=name, state="clean")
         lexical.drop_others(self.data_dir, name)
         if needs_vectors:

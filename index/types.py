@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -57,15 +59,11 @@ class Chunk:
     def sentence_inputs(self) -> list[str]:
         """What each sentence is embedded as: the sentence under the chunk's headings, so "The default
         is 100." under "CREATE TABLE › Storage Parameters › fillfactor" is about fillfactor."""
-        from index.chunk import indexed_text
-
         return [indexed_text(text, self.section) for text in self.sentence_texts()]
 
     @property
     def indexed_text(self) -> str:
-        """The text embedded and matched lexically: the chunk under its headings (index.chunk)."""
-        from index.chunk import indexed_text
-
+        """The text embedded and matched lexically: the chunk under its headings (`indexed_text`)."""
         return indexed_text(self.text, self.section)
 
 
@@ -99,3 +97,17 @@ class IndexReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+_NOT_HEADINGS = re.compile(r"^(body|reader comments?\b.*|(footnotes, )?page \S+)$")
+_MAX_CONTEXT = 120  # characters: a deep path is cut from its start, its nearest headings kept
+
+
+def indexed_text(text: str, section: str) -> str:
+    """What a chunk is embedded and matched as: its text after the headings it stands under, so a
+    manual's "Parameters › CONCURRENTLY" paragraph is found by a question about CREATE INDEX
+    CONCURRENTLY although its own words never name the command. Citations still quote `text`."""
+    if _NOT_HEADINGS.match(section):
+        return text
+    context = section if len(section) <= _MAX_CONTEXT else "…" + section[-_MAX_CONTEXT:]
+    return f"{context}\n{text}"

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
+from index import datadir
 from index.errors import (
     REBUILD,
     IndexDamagedError,
@@ -57,7 +58,7 @@ def connect(data_dir: Path, chroma_url: str | None):
 
 def store_folder(data_dir: Path) -> Path:
     """Where the embedded store lives."""
-    return data_dir / "chroma"
+    return datadir.chroma(data_dir)
 
 
 def forget(folder: Path) -> None:
@@ -79,9 +80,7 @@ def forget(folder: Path) -> None:
 
 def local_failure(folder: Path, doing: str, exc: BaseException) -> RagError:
     """Our error for an embedded store that failed: a folder we may not write, or damaged files."""
-    from index.health import unwritable
-
-    denied = unwritable(folder.parent, [folder, folder / "chroma.sqlite3"])
+    denied = datadir.unwritable(folder.parent, [folder, folder / "chroma.sqlite3"])
     if denied:
         return StoreError(f"the vector store {folder} failed while {doing}: {denied}")
     if "locked" in str(exc):  # another process writing the embedded store: busy, not damaged
@@ -229,15 +228,16 @@ class VectorStore:
             return False
         return len(found["ids"]) == len(set(ids)) and found["embeddings"] is not None
 
-    def query(self, vector, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity) best first. Chroma returns fewer than `k` when it holds
+    def search(self, query, k: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+        """The `k` chunks nearest the query vector, of the documents `sources` only when given:
+        (chunk_id, cosine similarity) best first. Chroma returns fewer than `k` when it holds
         fewer, so no count() first: that was a second round trip per question."""
         if k <= 0:
             return []
         where = {"source": {"$in": list(sources)}} if sources else None
         with self._translated("searching"):
             result = self._collection.query(
-                query_embeddings=[vector], n_results=min(k, MAX_RESULTS), where=where, include=["distances"]
+                query_embeddings=[query], n_results=min(k, MAX_RESULTS), where=where, include=["distances"]
             )
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]
 

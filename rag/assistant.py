@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from index import datadir
 from index.chunk import ChunkPlan
 from index.errors import IndexMissingError, InputError, model_mismatch
 from index.readers.base import Reading
@@ -26,6 +27,7 @@ class Assistant:
         self.config = config or RagConfig.from_env()
         self.progress = progress
         self._embedder = None
+        self._reranker = None
         self._client = None
         self._retriever = None
         self._manifest = None
@@ -143,7 +145,7 @@ class Assistant:
             log.info("status: %s", exc)
             self._reset_readers()
         dimension = meta.get("dimension")
-        store = self.config.chroma_url or str(self.config.data_dir / "chroma")
+        store = self.config.chroma_url or str(datadir.chroma(self.config.data_dir))
         return IndexStatus(
             documents=counts["documents"], chunks=counts["chunks"],
             model=meta.get("embed_model") or self.config.embed_model,
@@ -168,6 +170,13 @@ class Assistant:
         """The document's pages (`index.readers.base.Page`), for a paged format; () otherwise."""
         manifest = self._open_manifest(required=False)
         return manifest.doc_pages(source) if manifest else ()
+
+    def roots(self, sources: Sequence[str]) -> list[str]:
+        """The folders these indexed documents were indexed from (for `rag eval --corpus`)."""
+        manifest = self._open_manifest(required=False)
+        if manifest is None or not sources:
+            return []
+        return sorted({record.root for record in map(manifest.doc, set(sources)) if record})
 
     def page_image(self, source: str, number: int, start: int = 0, end: int = 0, around: bool = False) -> bytes | None:
         """Page `number` of an indexed PDF as a picture (rag.page_view.MEDIA_TYPE), characters
@@ -206,6 +215,18 @@ class Assistant:
                                                      batch_size=cfg.embed_batch_size, query_backend=cfg.query_backend)
         return self._embedder
 
+    @property
+    def reranker(self):
+        """The configured reranker (`RAG_RERANKER`), built once; None when off."""
+        if self._reranker is None and self.config.reranker:
+            with self._opening:
+                if self._reranker is None:
+                    from rag.models import models_folder
+                    from rag.retrieval import rerank
+
+                    self._reranker = rerank.build(self.config.reranker, models_folder(self.config))
+        return self._reranker
+
     def _client_once(self):
         if self._client is None:
             from index.vectors import connect
@@ -226,7 +247,7 @@ class Assistant:
         from index.manifest import open_verified
 
         if self._manifest is None:
-            path = self.config.data_dir / "manifest.sqlite"
+            path = datadir.manifest(self.config.data_dir)
             if not path.exists():
                 if required:
                     raise IndexMissingError(
@@ -252,7 +273,7 @@ class Assistant:
         silently finds nothing, never a traceback from SQLite, bm25s or Chroma)."""
         from index.errors import REPAIR, IndexDamagedError
         from index.health import fix_command
-        from rag.retrieve import Retriever
+        from rag.retrieval import Retriever
 
         cfg = self.config
         manifest = self._open_manifest(required=True)
@@ -279,7 +300,7 @@ class Assistant:
             # name the folders that were indexed, as `rag status` does
             raise IndexDamagedError(exc.what, fix_command("rag", exc.fix[len("rag "):-len(" PATH")],
                                                           manifest.roots())) from None
-        return Retriever(self.embedder, vectors, lexical, manifest, cfg)
+        return Retriever(self.embedder, vectors, lexical, manifest, cfg, self.reranker)
 
     def _lexical_index(self, manifest):
         """The BM25 index the manifest names (None for an index without one)."""
@@ -288,12 +309,12 @@ class Assistant:
 
         name = manifest.get_meta("bm25")
         try:
-            return lexical.load(self.config.data_dir / name) if name else None
+            return lexical.load(self.config.data_dir / name, manifest.chunk_docs) if name else None
         except IndexDamagedError:
             newer = manifest.get_meta("bm25")  # a `rag index` running now may have just replaced it
             if newer == name:
                 raise
-            return lexical.load(self.config.data_dir / newer) if newer else None
+            return lexical.load(self.config.data_dir / newer, manifest.chunk_docs) if newer else None
 
     def _reset_readers(self) -> None:
         with self._opening:

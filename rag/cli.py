@@ -12,10 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from index.clean import FORMAT_CHARACTERS
+from rag import datadir
 from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import InputError, RagError
-from rag.types import pages_label, section_beside_pages
+from rag.types import FORMAT_CHARACTERS, pages_label, section_beside_pages
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (each problem printed)
@@ -189,7 +189,7 @@ def _command_prefix(args) -> str:
 
 def _message(exc: RagError, args) -> str:
     """The error's one line; a repair command gets this run's options (and paths, for `rag index`)."""
-    from index.errors import IndexDamagedError
+    from rag.errors import IndexDamagedError
 
     if not isinstance(exc, IndexDamagedError):
         return str(exc)
@@ -342,7 +342,7 @@ def _highlight(citation, color: bool) -> str:
 
 
 def cmd_chat(args, config: RagConfig) -> int:
-    from index.errors import ConfigError, IndexBusyError
+    from rag.errors import ConfigError, IndexBusyError
     from rag.assistant import Assistant
     from ui.launch import launch
 
@@ -361,7 +361,7 @@ def cmd_chat(args, config: RagConfig) -> int:
 
 
 def cmd_mcp(args, config: RagConfig) -> int:
-    from index.errors import ConfigError
+    from rag.errors import ConfigError
     from rag.assistant import Assistant
     from rag.mcp_server import serve_http, serve_stdio
 
@@ -388,7 +388,7 @@ def cmd_mcp(args, config: RagConfig) -> int:
 
 
 def cmd_status(args, config: RagConfig) -> int:
-    from index.errors import IndexBusyError
+    from rag.errors import IndexBusyError
     from rag.assistant import Assistant
 
     assistant = Assistant(config)
@@ -506,7 +506,7 @@ def cmd_models(args, config: RagConfig) -> int:
 def cmd_feedback(args, config: RagConfig) -> int:
     from rag import feedback
 
-    log = feedback.FeedbackLog(config.data_dir / feedback.FILE_NAME)
+    log = feedback.FeedbackLog(datadir.feedback(config.data_dir))
     records, problems = log.read()
     for problem in problems:
         print(f"warning: {visible(problem)}", file=sys.stderr)
@@ -535,23 +535,20 @@ def cmd_feedback(args, config: RagConfig) -> int:
 
 def _roots_of(sources: list[str], config: RagConfig) -> list[str]:
     """The indexed folders the sources were found under (for `rag eval --corpus`)."""
-    from index.manifest import open_verified
+    from rag.assistant import Assistant
 
-    path = config.data_dir / "manifest.sqlite"
-    if not sources or not path.exists():
-        return []
-    manifest = open_verified(path)
+    assistant = Assistant(config)
     try:
-        return sorted({record.root for record in map(manifest.doc, set(sources)) if record})
+        return assistant.roots(sources)
     finally:
-        manifest.close()
+        assistant.close()
 
 
 def _feedback_set(config: RagConfig, out: Path | None) -> Path:
     """This data folder's feedback as an eval set file (split "feedback"), for `rag eval --feedback`."""
     from rag import feedback
 
-    made, _ = feedback.cases(feedback.FeedbackLog(config.data_dir / feedback.FILE_NAME).read()[0])
+    made, _ = feedback.cases(feedback.FeedbackLog(datadir.feedback(config.data_dir)).read()[0])
     if not made:
         raise InputError(f"no feedback in {config.data_dir} makes an eval case yet")
     path = (out or Path("eval-output") / "seeds") / "feedback-cases.jsonl"

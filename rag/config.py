@@ -61,6 +61,8 @@ class RagConfig:
     prf_weight: float = 1.0  # dense pseudo-relevance feedback: weight of the top chunks' mean sentence vector (0 = off)
     prf_depth: int = 3  # fused chunks whose sentence vectors make the feedback vector
     query_backend: str = "auto"  # auto (ONNX when exported) | onnx | torch
+    reranker: str = ""  # a cross-encoder (folder, or a Hub name pulled by `rag models pull`) re-ordering the top hits; off when empty
+    rerank_depth: int = 20  # hits the reranker re-orders
     # --- answers ---
     generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
     answer_sentences: int = 3  # most sentences an extractive answer quotes
@@ -111,7 +113,7 @@ class RagConfig:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
         for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k",
                      "answer_sentences", "prf_depth", "llm_context_window", "llm_max_tokens", "max_pages",
-                     "max_expansion"):
+                     "max_expansion", "rerank_depth"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (RAG_{name.upper()})")
         if self.max_ocr_pages < 0:

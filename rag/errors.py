@@ -1,7 +1,20 @@
-"""The error hierarchy, re-exported from `index.errors` (the lowest layer that raises them)."""
+"""The error hierarchy: the index's errors (index.errors, the lowest layer that raises them),
+re-exported, and the errors of answering.
+
+    RagError                  everything a user can cause or fix: one line at every edge
+    ├── ConfigError           a setting is invalid or contradicts another
+    ├── InputError            a path, query or file given to us is unusable
+    ├── Cancelled             the user stopped the work; nothing of it was kept
+    ├── IndexBusyError        another process is writing the index
+    ├── ModelMismatchError    the index was built with another embedding model
+    ├── IndexMissingError     nothing is indexed yet
+    ├── IndexDamagedError     a part of the index is damaged (carries its repair)
+    ├── StoreError            the vector store failed or cannot be reached
+    ├── DownloadError         a dataset or model download failed its checks
+    └── BackendError          the LLM backend could not be reached or failed
+"""
 
 from index.errors import (  # noqa: F401
-    BackendError,
     Cancelled,
     ConfigError,
     DownloadError,
@@ -13,3 +26,7 @@ from index.errors import (  # noqa: F401
     RagError,
     StoreError,
 )
+
+
+class BackendError(RagError):
+    """The LLM backend could not be reached or failed while answering."""

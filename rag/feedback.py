@@ -20,7 +20,6 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.types import Answer
 
-FILE_NAME = "feedback.jsonl"
 VERDICTS = {
     "good": "good",
     "wrong_source": "wrong source",

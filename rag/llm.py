@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from index.errors import BackendError, ConfigError, RagError
+from rag.errors import BackendError, ConfigError, RagError
 from rag.config import GENERATORS, RagConfig
 from rag.types import Hit
 

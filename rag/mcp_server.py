@@ -178,7 +178,7 @@ def http_app(assistant: Assistant, port: int, auth: str | None = None):
     are answered (DNS rebinding), and with `auth` ("user:password") every request must carry it."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    from ui.guard import LoginThrottle
+    from rag.throttle import LoginThrottle
 
     names = ("127.0.0.1", "localhost", "[::1]")
     security = TransportSecuritySettings(
@@ -235,7 +235,7 @@ def _check_k(k: int) -> None:
 
 class BasicAuth:
     """ASGI middleware: HTTP Basic credentials `user:password` on every request, wrong guesses
-    throttled (ui.guard.LoginThrottle) per user name guessed, so the MCP endpoint is no easier to
+    throttled (rag.throttle.LoginThrottle) per user name guessed, so the MCP endpoint is no easier to
     guess than the chat's login. A request without credentials guesses nothing and is not counted:
     a loop of them (every client is 127.0.0.1 behind the loopback) must not lock real clients out."""
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
+from index.clean import FORMAT_CHARACTERS  # noqa: F401 - what makes text display otherwise than it reads
 from index.roles import UNRANKED
 
 _Spanned = TypeVar("_Spanned")

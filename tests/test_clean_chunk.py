@@ -9,7 +9,8 @@ import pytest
 
 from index.chunk import ChunkPlan, chunk_document
 from index.clean import clean
-from index.embed import Tokens, max_seq_length_of, resolve_model
+from index.embed import Tokens, resolve_model
+from index.embedders.transformer import max_seq_length_of
 from tests.conftest import SEEDS
 
 SEED_FILES = sorted(SEEDS.iterdir())

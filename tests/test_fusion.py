@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import _dedupe, fuse, fuse_rrf, zscores
+from rag.retrieval.fusion import fuse, fuse_rrf, zscores
+from rag.retrieval.stages import dedupe as _dedupe
 from rag.types import Hit
 
 

@@ -81,7 +81,7 @@ def stored(indexed):
     manifest = Manifest(indexed.data_dir / "manifest.sqlite", readonly=True)
     try:
         docs = {name: (manifest.doc_text(name), manifest.doc_pages(name)) for name in manifest.docs()}
-        ids, _ = manifest.all_chunks()
+        ids, *_ = manifest.all_chunks()
         chunks = [(chunk.doc_id, chunk.text) for chunk in manifest.chunks_by_id(ids).values()]
     finally:
         manifest.close()

@@ -270,7 +270,8 @@ def test_uploads_waiting_unclaimed_are_held_to_a_quota(tmp_path):
     stand-in for Gradio's upload route: it stores the body and answers its path.)"""
     from starlette.testclient import TestClient
 
-    from ui.guard import Guard, LoginThrottle, UploadLedger
+    from rag.throttle import LoginThrottle
+    from ui.guard import Guard, UploadLedger
 
     stored: list[Path] = []
 

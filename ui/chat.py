@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import IndexBusyError, InputError, RagError
+from rag import datadir
+from rag.errors import IndexBusyError, InputError, RagError
 from rag import feedback
 from rag.assistant import Assistant
 from rag.config import RagConfig
@@ -101,7 +102,7 @@ class ChatService:
         self.config: RagConfig = assistant.config
         self.lock = ReadWriteLock()
         self.uploads = UploadQueues(UPLOADS_PER_BROWSER)
-        self.feedback_log = feedback.FeedbackLog(self.config.data_dir / feedback.FILE_NAME)
+        self.feedback_log = feedback.FeedbackLog(datadir.feedback(self.config.data_dir))
 
     # --- feedback -------------------------------------------------------------------------
     def feedback(self, answer: Answer, verdict: str, right: str = "", selection: str = "",

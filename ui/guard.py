@@ -25,14 +25,11 @@ import urllib.parse
 from pathlib import Path
 
 from rag.config import RagConfig
+from rag.throttle import LoginThrottle
 
 UPLOAD_TTL_S = 600  # a raw upload not handled by then is deleted (and can no longer be submitted)
 MAX_EVENT_BYTES = 256_000  # an event request: a 20,000-character question JSON-escaped, and the settings
 BROWSER_COOKIE = "rag-browser"  # which browser made an upload: Gradio's upload route records none
-LOGIN_FREE_FAILURES = 5  # failed logins from one address before each further attempt must wait
-LOGIN_FIRST_DELAY_S = 1.0  # that wait, doubling with each further failure
-LOGIN_MAX_DELAY_S = 300.0
-LOGIN_FORGET_S = 900.0  # failures older than this are forgotten
 _FILE_ROUTE = re.compile(r"/(file|proxy)=|(^|/)gradio_api/(file|stream|proxy)(/|$)")
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
 
@@ -106,40 +103,6 @@ class UploadLedger:
                 return False
             del self._owners[os.path.realpath(path)]
             return time.monotonic() - entry[1] < self.ttl_s
-
-
-class LoginThrottle:
-    """Failed logins per client address: a few are free, then each attempt must wait a delay that
-    doubles with every further failure, up to a cap; failures are forgotten after a quiet while.
-    An attempt counts as failed from the moment it is let through until it succeeds, so that
-    guesses sent all at once are held to the same pace as guesses sent one by one."""
-
-    def __init__(self, free: int = LOGIN_FREE_FAILURES, first_delay_s: float = LOGIN_FIRST_DELAY_S,
-                 max_delay_s: float = LOGIN_MAX_DELAY_S, forget_s: float = LOGIN_FORGET_S) -> None:
-        self.free, self.first_delay_s, self.max_delay_s, self.forget_s = free, first_delay_s, max_delay_s, forget_s
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}  # address → (count, time of the last)
-
-    def attempt(self, client: str) -> float:
-        """0 to let an attempt through (counted as failed until `succeeded`), or the seconds
-        this address must still wait."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures = {c: v for c, v in self._failures.items() if now - v[1] < self.forget_s}
-            count, last = self._failures.get(client, (0, now))
-            if now - last > self.forget_s:
-                count = 0
-            if count >= self.free:
-                wait = last + min(self.first_delay_s * 2 ** (count - self.free), self.max_delay_s) - now
-                if wait > 0:
-                    return wait
-            self._failures[client] = (count + 1, now)
-            return 0.0
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
 
 
 class Guard:

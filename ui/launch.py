@@ -24,7 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from index.errors import ConfigError
+from rag import datadir
+from rag.errors import ConfigError
 from rag.config import RagConfig
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ CHAT_CONCURRENCY = 8  # answers computed at once; uploads are indexed one at a t
 # JSON, the citations: about 200 kB after ten questions, bench/soak.py) until this many more
 # recently used sessions evict it. Its default, 10,000, lets a long-running server grow by 2 GB.
 SESSIONS_KEPT = 500
-TEMP_FOLDER = "tmp-uploads"  # Gradio's upload cache, inside the data folder
 
 _temp_folder: Path | None = None
 
@@ -86,7 +86,7 @@ def private_temp_folder(data_dir: Path) -> Path:
     running. A data folder that cannot be written gets a private temporary folder instead."""
     global _temp_folder
     if _temp_folder is None:
-        folder = (Path(data_dir) / TEMP_FOLDER).resolve()
+        folder = datadir.upload_cache(Path(data_dir)).resolve()  # Gradio's upload cache
         try:
             if folder.is_symlink() or folder.is_file():
                 folder.unlink()
@@ -119,7 +119,8 @@ def launch(config: RagConfig, share: bool = False, block: bool = True, assistant
     from rag.assistant import Assistant
     from ui.app import CSS, HEAD, build_app
     from ui.chat import ChatService
-    from ui.guard import Guard, LoginThrottle, UploadLedger, allowed_hosts
+    from rag.throttle import LoginThrottle
+    from ui.guard import Guard, UploadLedger, allowed_hosts
 
     service = ChatService(assistant or Assistant(config))
     service.warm()

@@ -17,9 +17,8 @@ import re
 import secrets
 from collections.abc import Callable
 
-from index.clean import FORMAT_CHARACTERS
 from rag.page_view import MEDIA_TYPE
-from rag.types import Answer, Citation, Hit, PageRef, pages_label, section_beside_pages
+from rag.types import FORMAT_CHARACTERS, Answer, Citation, Hit, PageRef, pages_label, section_beside_pages
 
 # The picture of a PDF page with a span highlighted: (source, page number, start, end, around) ->
 # image bytes (rag.page_view.MEDIA_TYPE), or None when the page cannot be shown

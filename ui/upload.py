@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import readers
-from index.errors import InputError
+from rag import reading as readers
+from rag.errors import InputError
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 # Checked on the decoded text (UTF-16 `<script>` has NULs between its letters), all of it. An SVG

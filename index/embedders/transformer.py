@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from index import datadir
 from index.chunk import TokenCounter
-from index.embed import ModelRef, Tokens, max_seq_length_of, resolve_model
+from index.embed import ModelRef, Tokens, resolve_model
 from index.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 def onnx_dir(data_dir: Path, model_name: str) -> Path:
     """Where the query export of `model_name` lives in a data folder."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
-    return data_dir / "onnx" / f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
+    return datadir.onnx(data_dir) / f"{slug}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
 
 
 class SentenceTransformerEmbedder:
@@ -118,6 +119,15 @@ def _load_sentence_transformer(load_path: str, name: str):
         return SentenceTransformer(load_path, device="cpu")
     except Exception as exc:
         raise ConfigError(f"cannot load embedding model '{name}': {exc}") from exc
+
+
+def max_seq_length_of(model: ModelRef) -> int:
+    """Read the model's window from its config files, without loading the model."""
+    if model.local_dir:
+        cfg = model.local_dir / "sentence_bert_config.json"
+        if cfg.exists():
+            return int(json.loads(cfg.read_text())["max_seq_length"])
+    return SentenceTransformerEmbedder(model).max_seq_length
 
 
 class OnnxSession:
