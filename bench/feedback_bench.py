@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with seeds_index(args.data_dir) as data_dir:
         service = ChatService(Assistant(RagConfig.from_env({}, data_dir=data_dir)))
-        *_, answer = service.ask("Who heads the Russian delegation in the talks on the Belarusian-Polish border?", [])
+        *_, answer = service.ask("Who heads the Russian delegation in the talks on the Belarusian-Polish border?")
         citation = answer.citations[0]
         selection = json.dumps({"source": citation.source, "start": citation.start_char, "end": citation.end_char})
         ways = [("good", "", ""), ("wrong_source", "selection", selection), ("should_abstain", "not", ""),

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         assistant = Assistant(RagConfig.from_env({}, data_dir=data_dir, generator="transformers", llm_model=str(model),
                                                  llm_max_tokens=args.max_tokens, llm_fallback=False, top_k=args.k))
         started = time.perf_counter()
-        llm = assistant._answerer("transformers").llm  # load once, timed apart
+        llm = assistant.answerer("transformers").llm  # load once, timed apart
         load_s = time.perf_counter() - started
         tokenizer = llm._tokenizer
         firsts, rates, sentences, unflagged, forged_accepted, supported = [], [], 0, 0, 0, 0

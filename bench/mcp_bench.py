@@ -40,7 +40,7 @@ def latency(data_dir: Path, asked: list[str], rounds: int) -> dict:
 
     async def run():
         async with Client(params) as client:
-            assistant.search(asked[0], 5)
+            assistant.search(asked[0], k=5)
             assistant.ask(asked[0])
             await client.call_tool("search", {"query": asked[0]})
             await client.call_tool("ask", {"question": asked[0]})
@@ -48,7 +48,7 @@ def latency(data_dir: Path, asked: list[str], rounds: int) -> dict:
                 for question in asked:
                     for kind in ("search", "ask"):
                         started = time.perf_counter()
-                        assistant.search(question, 5) if kind == "search" else assistant.ask(question)
+                        assistant.search(question, k=5) if kind == "search" else assistant.ask(question)
                         times[f"api {kind}"].append(time.perf_counter() - started)
                         started = time.perf_counter()
                         arguments = {"query": question} if kind == "search" else {"question": question}

@@ -126,7 +126,7 @@ def indexing(pdfs: list[Path], rows: list[dict], batch_size: int | None, rounds:
         for path in chosen:  # a copy: the indexer does not follow symlinks out of the folder
             shutil.copyfile(path, folder / path.name)
         config = RagConfig.from_env({}, data_dir=work / "data", embed_batch_size=batch_size)
-        embedder = Assistant(config).embedder
+        embedder = Assistant(config).parts.embedder
         started = time.perf_counter()
         embedder.embed(["warm up the model", "outside every timing"])  # loads the model, shared by the indexer
         load = time.perf_counter() - started

@@ -13,14 +13,15 @@ import textwrap
 from pathlib import Path
 
 from rag import datadir
-from rag.config import GENERATORS, QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
+from rag import backends
+from rag.config import QUERY_BACKENDS, RETRIEVAL_MODES, RagConfig
 from rag.errors import InputError, RagError
+from rag.assistant import MAX_K
 from rag.types import FORMAT_CHARACTERS, pages_label, section_beside_pages
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 EXIT_DAMAGED = 1  # `rag status`: the check ran and found the index damaged (each problem printed)
 CONTEXT_CHARS = 160  # of passage shown around a quote
-MAX_K = 1000  # passages one search or answer may ask for; more is a typo, and slow
 # C0 and C1 control characters (ESC among them) but newline and tab: a document's text must not
 # drive the terminal it is printed on (colours, cursor moves, title or clipboard writes); nor may
 # direction, zero-width and joiner characters make it display otherwise than it reads. JSON
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?")  # "?": `--source A B "question"` hands it over in the sources
     p.add_argument("-k", type=int, help="passages to draw the answer from (RAG_TOP_K, default 5)")
     p.add_argument("--source", action="extend", nargs="+", metavar="FILE", help="only use these documents")
-    p.add_argument("--generator", choices=GENERATORS, help="extractive (default) or an LLM backend (RAG_GENERATOR)")
+    p.add_argument("--generator", choices=backends.names(), help="extractive (default) or an LLM backend (RAG_GENERATOR)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
 
     p = sub.add_parser("chat", help="open the chat window (a local web page, http://127.0.0.1:7860)")

@@ -16,11 +16,11 @@ from typing import Any
 
 from index.embed import DEFAULT_MODEL
 from index.errors import ConfigError
+from rag import backends
 
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 FUSIONS = ("zscore", "rrf")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
-GENERATORS = ("extractive", "openai", "ollama", "llamacpp", "transformers")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class RagConfig:
     reranker: str = ""  # a cross-encoder (folder, or a Hub name pulled by `rag models pull`) re-ordering the top hits; off when empty
     rerank_depth: int = 20  # hits the reranker re-orders
     # --- answers ---
-    generator: str = "extractive"  # extractive | openai (any OpenAI-compatible server) | ollama | llamacpp
+    generator: str = "extractive"  # a name in rag.backends: extractive | openai (any OpenAI-compatible server) | ollama | llamacpp | transformers
     answer_sentences: int = 3  # most sentences an extractive answer quotes
     answer_margin: float = 0.3  # a sentence joins the answer if it scores within this of the best (and adds evidence)
     answer_rank_penalty: float = 0.05  # a sentence of a lower-ranked passage starts this much behind, per place
@@ -107,8 +107,7 @@ class RagConfig:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not '{self.fusion}'")
         if self.llm_dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"llm_dtype must be auto, float32 or bfloat16, not '{self.llm_dtype}' (RAG_LLM_DTYPE)")
-        if self.generator not in GENERATORS:
-            raise ConfigError(f"generator must be one of {', '.join(GENERATORS)}, not '{self.generator}'")
+        backends.get(self.generator)  # a name the backend table does not hold is one line here
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")
         for name in ("chunk_tokens", "top_k", "candidates", "embed_batch_size", "write_batch", "rrf_k",

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from rag.errors import BackendError, ConfigError, RagError
-from rag.config import GENERATORS, RagConfig
+from rag.errors import BackendError, RagError
 from rag.types import Hit
 
 SYSTEM_PROMPT = (
@@ -34,100 +33,6 @@ CONTEXT_PROMPT = (
 def format_passage(number: int, hit: Hit) -> str:
     body = hit.text.replace("</passage>", "</ passage>")  # a document cannot close the fence
     return f"[{number}] {hit.source}, {hit.section}\n<passage>\n{body}\n</passage>"
-
-
-def build_llm(config: RagConfig):
-    """The llama-index LLM for `config.generator`, imported only when one is asked for."""
-    name = config.generator
-    try:
-        if name == "openai":
-            from llama_index.llms.openai_like import OpenAILike
-
-            if not config.llm_base_url:
-                raise ConfigError("the openai generator needs a server: set RAG_LLM_BASE_URL (e.g. http://localhost:8080/v1)")
-            return OpenAILike(
-                model=config.llm_model or "default", api_base=config.llm_base_url, api_key=config.llm_api_key or "none",
-                is_chat_model=True, context_window=config.llm_context_window, max_tokens=config.llm_max_tokens,
-                temperature=config.llm_temperature, timeout=config.llm_timeout, max_retries=0,
-            )
-        if name == "ollama":
-            from llama_index.llms.ollama import Ollama
-
-            return Ollama(
-                model=config.llm_model or "llama3.2", base_url=config.llm_base_url or "http://localhost:11434",
-                request_timeout=config.llm_timeout, temperature=config.llm_temperature,
-                context_window=config.llm_context_window,
-            )
-        if name == "transformers":
-            return _transformers_llm(config)
-        if name == "llamacpp":
-            from llama_index.llms.llama_cpp import LlamaCPP
-
-            if not config.llm_model:
-                raise ConfigError("the llamacpp generator needs a model file: set RAG_LLM_MODEL=/path/to/model.gguf")
-            return LlamaCPP(
-                model_path=config.llm_model, temperature=config.llm_temperature, max_new_tokens=config.llm_max_tokens,
-                context_window=config.llm_context_window, verbose=False,
-            )
-    except ImportError as exc:
-        extra = {"llamacpp": "gguf", "transformers": "local"}.get(name, "llm")
-        raise ConfigError(
-            f"the {name} generator needs packages that are not installed ({exc.name}); "
-            f"install them with `pip install 'rag-cited[{extra}]'`"
-        ) from None
-    except (ValueError, OSError) as exc:  # e.g. a GGUF path that does not exist or does not load
-        raise ConfigError(f"cannot set up the {name} generator: {exc}") from None
-    raise ConfigError(f"generator must be one of {', '.join(GENERATORS)}, not '{name}'")
-
-
-def _transformers_llm(config: RagConfig):
-    """A local model run in this process by transformers (no compiler needed): a GGUF file, which
-    transformers de-quantizes with the `gguf` package, or a model folder; RAG_LLM_MODEL, else the
-    first model `rag models list` finds. Greedy decoding unless a
-    temperature is set; threads capped so that decoding does not fight the rest of the process for
-    the cores, and OpenMP told to sleep rather than spin while it waits (on 2 busy cores a spinning
-    pool slowed decoding tenfold)."""
-    import os
-    from pathlib import Path
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
-    from llama_index.llms.huggingface import HuggingFaceLLM
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from rag import models
-
-    chosen = config.llm_model or next((m.path for m in models.find(config)), "")
-    if not chosen:
-        raise ConfigError("the transformers generator needs a model: set RAG_LLM_MODEL to a .gguf file or a "
-                          "model folder, or fetch one with `rag models pull OWNER/REPO/FILE.gguf`")
-    where = Path(chosen).expanduser()
-    if not where.exists():
-        raise ConfigError(f"no model at {where} (RAG_LLM_MODEL): give a .gguf file or a model folder")
-    torch.set_num_threads(config.llm_threads or max(1, min(4, os.cpu_count() or 1)))
-    folder, extra = (where.parent, {"gguf_file": where.name}) if where.is_file() else (where, {})
-    tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=_dtype(config.llm_dtype), **extra)
-    model.eval()
-    sampling = {"do_sample": True, "temperature": config.llm_temperature} if config.llm_temperature > 0 else {
-        "do_sample": False}
-    window = min(config.llm_context_window, int(getattr(model.config, "max_position_embeddings", 0) or config.llm_context_window))
-    return HuggingFaceLLM(
-        model=model, tokenizer=tokenizer, model_name=str(where), tokenizer_name=str(where), context_window=window,
-        max_new_tokens=config.llm_max_tokens, generate_kwargs=sampling, is_chat_model=True, device_map="cpu",
-    )
-
-
-def _dtype(choice: str):
-    """The weights' type: bfloat16 where the CPU has bfloat16 instructions (AVX512-BF16 or AMX; it read
-    a 1,078-token prompt 2.6x faster than float32 on these machines), float32 elsewhere (emulated
-    bfloat16 is slower)."""
-    import torch
-
-    if choice == "auto":
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-        choice = "bfloat16" if native else "float32"
-    return torch.bfloat16 if choice == "bfloat16" else torch.float32
 
 
 class ChatAnswerer:

@@ -21,10 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rag.assistant import MAX_QUERY_CHARS, Assistant
+from rag.assistant import MAX_K, MAX_QUERY_CHARS, Assistant
 from rag.errors import RagError
 
-MAX_K = 50  # passages one call may ask for
 MAX_SPAN = 20_000  # characters one get_passage may return
 CONTEXT = 300  # characters shown either side of a passage
 
@@ -102,9 +101,9 @@ def build_server(assistant: Assistant):
         instructions="Search and ask the user's indexed documents. Answers quote the documents "
                      "with [n] markers; each citation gives the exact span it quotes.")
 
-    def checked(fn, *args):
+    def checked(fn, *args, **options):
         try:
-            return fn(*args)
+            return fn(*args, **options)
         except RagError as exc:
             raise ToolError(str(exc)) from None
 
@@ -112,7 +111,7 @@ def build_server(assistant: Assistant):
     def search(query: str, k: int = 5, sources: list[str] | None = None) -> SearchResult:
         _check_text("query", query)
         _check_k(k)
-        hits = checked(assistant.search, query, k, None, sources or None)
+        hits = checked(assistant.search, query, k=k, sources=sources or None)
         return SearchResult(passages=[PassageOut(
             source=h.source, section=h.section, pages=_pages(h.pages), start_char=h.start_char,
             end_char=h.end_char, score=h.score, text=h.text) for h in hits])
@@ -122,7 +121,7 @@ def build_server(assistant: Assistant):
     def ask(question: str, history: list[Turn] | None = None) -> AskResult:
         _check_text("question", question)
         turns = [(turn.role, turn.content) for turn in history or []]
-        answer = checked(assistant.ask, question, turns)
+        answer = checked(assistant.ask, question, history=turns)
         return AskResult(
             answer=answer.text, abstained=answer.abstained, verified=answer.verified,
             citations=[CitationOut(marker=c.marker, source=c.source, quote=c.quote, start_char=c.start_char,

@@ -18,9 +18,12 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.config import RagConfig
 from rag.errors import InputError, RagError
+
+if TYPE_CHECKING:
+    from rag.config import RagConfig
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -75,7 +75,7 @@ def test_concurrent_searches_with_tiny_caches_match_a_single_threaded_run(seeds_
     for name in ("_TERMS_CACHE", "_PAIRS_CACHE", "_CANDIDATES_CACHE"):
         monkeypatch.setattr(rescore, name, LruCache(5))
     assistant = Assistant(RagConfig.from_env({}, data_dir=seeds_index))
-    retriever = assistant.retriever
+    retriever = assistant.parts.retriever
     retriever._chunks, retriever._sentence_vectors, retriever._doc_texts = LruCache(7), LruCache(7), LruCache(2)
 
     def snapshot(question):

@@ -315,12 +315,16 @@ def test_a_huge_k_is_refused_in_one_line(cli, clean_index, tmp_path):
     assert cli("search", "-k", "1000", QUERIES[0], "--json", env=env).code == 0
 
 
-def test_the_api_clamps_a_huge_k(clean_index):
+def test_the_api_holds_k_to_the_same_limit_as_every_edge(clean_index):
     from rag import Assistant, RagConfig
+    from rag.assistant import MAX_K
+    from rag.errors import InputError
 
     assistant = Assistant(RagConfig(data_dir=clean_index, embed_model="fake"))
     try:
-        hits = assistant.search(QUERIES[0], k=10**20)
+        with pytest.raises(InputError, match=f"k must be between 1 and {MAX_K:,}"):
+            assistant.search(QUERIES[0], k=10**20)
+        hits = assistant.search(QUERIES[0], k=MAX_K)
         assert 0 < len(hits) <= assistant.status().chunks
     finally:
         assistant.close()

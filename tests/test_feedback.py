@@ -140,7 +140,7 @@ def test_the_chat_records_a_marked_span_and_the_cli_exports_it(seeds_index, tmp_
     shutil.copytree(seeds_index, data_dir)
     service = ChatService(Assistant(RagConfig.from_env({}, data_dir=data_dir)))
     try:
-        *_, answer = service.ask(MEDINSKY, [])
+        *_, answer = service.ask(MEDINSKY)
         source = answer.citations[0].source
         text = service.document(source)
         start = text.index(KOZAK)

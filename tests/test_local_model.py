@@ -50,7 +50,7 @@ def assistant(planted_index):
 
 def _ask(assistant, question, history=()):
     pieces, answer = [], None
-    for item in assistant.ask_stream(question, list(history)):
+    for item in assistant.ask_stream(question, history=list(history)):
         if isinstance(item, Answer):
             answer = item
         else:

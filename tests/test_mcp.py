@@ -61,7 +61,7 @@ def test_an_unanswerable_question_abstains_and_follow_ups_use_the_history(seeds_
 
 
 @pytest.mark.parametrize("tool, arguments, message", [
-    ("search", {"query": "mediators", "k": 0}, "k: 0 is outside 1..50"),
+    ("search", {"query": "mediators", "k": 0}, "k: 0 is outside 1..1000"),
     ("search", {"query": "   "}, "query: empty"),
     ("ask", {"question": "x" * 20_001}, "question: 20,001 characters; the limit is 20,000"),
     ("get_passage", {"source": "/etc/passwd", "start_char": 0, "end_char": 10}, "'/etc/passwd' is not an indexed document"),

@@ -240,7 +240,7 @@ def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
     result = service.add_files([(source, "report.pdf")])
     assert result.added == ["report.pdf"], result.message()
     assert "Note: 'report.pdf': page 2: text recognised by OCR" in result.message()
-    *_, answer = service.ask("Who kept the Quillmere lamp burning through the winter of 1912?", [])
+    *_, answer = service.ask("Who kept the Quillmere lamp burning through the winter of 1912?")
     assert answer.citations and [p.number for p in answer.citations[0].pages] == [3]
     service.assistant.close()
 

@@ -106,11 +106,24 @@ def test_answer_builds_markers_and_attributes_reader_comments():
     assert extract.citations[0].quote == text
 
 
-def test_every_generator_name_has_an_answerer():
-    from rag.answer import FACTORIES
-    from rag.config import GENERATORS
+def test_every_backend_has_an_answerer_and_the_table_is_what_everyone_reads(monkeypatch):
+    from rag import backends
+    from rag.answer import build
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.answer.generative import GenerativeAnswerer
+    from rag.cli import build_parser
+    from rag.config import RagConfig
 
-    assert tuple(FACTORIES) == GENERATORS
+    for name in backends.names():
+        kind = ExtractiveAnswerer if backends.get(name).llm is None else GenerativeAnswerer
+        assert isinstance(build(name, RagConfig(), corpus=None), kind)
+    monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
+    backends.register(backends.Backend("echo", lambda config: None, "llm", offer=lambda config: "echo server"))
+    assert RagConfig(generator="echo").generator == "echo"  # the configuration's check reads the table
+    assert ("echo server", "echo") in backends.offered(RagConfig())  # so does the chat's list
+    assert build_parser().parse_args(["ask", "q", "--generator", "echo"]).generator == "echo"  # and the CLI
+    with pytest.raises(Exception, match="generator must be one of extractive, openai"):
+        RagConfig(generator="nosuch")
 
 
 def test_asked_what_something_is_a_lead_that_points_back_follows_the_sentence_it_points_to():

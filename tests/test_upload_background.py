@@ -17,7 +17,7 @@ UPLOAD = ("The Quillmere lighthouse was rebuilt in 1911 after a storm destroyed 
 
 
 def _answer(service: ChatService, question: str) -> Answer:
-    *_, answer = service.ask(question, [])
+    *_, answer = service.ask(question)
     return answer
 
 

@@ -172,7 +172,8 @@ def build_app(service: ChatService, uploads):
                 yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
             answer, partial = None, ""
             try:
-                for item in service.ask(message, conversation or [], chosen, k, how, answerer):
+                for item in service.ask(message, k=k, mode=how, sources=chosen, history=conversation or [],
+                                        generator=answerer):
                     if isinstance(item, Answer):
                         answer = item
                     elif item and answerer != "extractive":  # an extractive answer arrives whole

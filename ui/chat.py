@@ -150,13 +150,14 @@ class ChatService:
         return feedback.Span(source, start, end, text[start:end])
 
     # --- answers --------------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[tuple[str, str]], sources: Sequence[str] | None = None,
-            k: int | None = None, mode: str | None = None, generator: str | None = None) -> Iterator[str | Answer]:
+    def ask(self, question: str, *, k: int | None = None, mode: str | None = None,
+            sources: Sequence[str] | None = None, history: Sequence[tuple[str, str]] = (),
+            generator: str | None = None) -> Iterator[str | Answer]:
         """Stream the answer (str deltas, then the `Answer`), with the index read-locked meanwhile."""
         with self.lock.reading():
             yield from self.assistant.ask_stream(
-                question, list(history), k=int(k) if k else None, sources=list(sources or []) or None,
-                generator=generator or None, mode=mode or None,
+                question, k=int(k) if k else None, mode=mode or None, sources=list(sources or []) or None,
+                history=list(history), generator=generator or None,
             )
 
     def warm(self) -> None:
@@ -175,17 +176,9 @@ class ChatService:
         """The answerers this window offers, as (label, name): extractive, the LLM backend the config
         names, and otherwise a local model this machine has (`rag models list`), run in-process
         (loaded on first use, while the other answerers go on answering)."""
-        from rag import models
+        from rag import backends
 
-        choices = [("extractive", "extractive")]
-        if self.config.generator != "extractive":
-            choices.append((self.config.generator, self.config.generator))
-        elif self.config.llm_base_url:
-            name = "ollama" if "11434" in self.config.llm_base_url else "openai"
-            choices.append((name, name))
-        elif found := models.find(self.config):
-            choices.append((f"transformers · {found[0].name}", "transformers"))
-        return choices
+        return backends.offered(self.config)
 
     # --- documents ------------------------------------------------------------------------
     def add_files(self, files: Sequence[tuple[Path, str]], progress: bool = False,

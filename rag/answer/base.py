@@ -29,7 +29,7 @@ class Request:
 
 
 class Corpus(Protocol):
-    def search(self, query: str, k: int | None = None, mode: str | None = None,
+    def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                sources: Sequence[str] | None = None) -> list[Hit]: ...
 
     def doc_text(self, source: str) -> str: ...

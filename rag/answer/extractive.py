@@ -62,7 +62,7 @@ class ExtractiveAnswerer:
 
         cfg = self.config
         resolved = resolve(request.question, request.conversation, self.corpus.similarity)
-        hits = self.corpus.search(resolved, request.k, request.mode, request.sources)
+        hits = self.corpus.search(resolved, k=request.k, mode=request.mode, sources=request.sources)
         retrieved = time.perf_counter()
         query = analyse(resolved)
         support = abstain.check(resolved, hits, cfg.abstain_min_score, self.corpus.vocabulary(),

@@ -27,7 +27,7 @@ class GenerativeAnswerer:
     @property
     def llm(self):
         if self._llm is None:
-            from rag.llm import build_llm
+            from rag.backends import build_llm
 
             self._llm = build_llm(self.config)
         return self._llm
@@ -46,7 +46,7 @@ class GenerativeAnswerer:
         from rag.cite import says_it_cannot_answer, verify
         from rag.llm import ChatAnswerer
 
-        chat = ChatAnswerer(self.llm, lambda q: self.corpus.search(q, request.k, request.mode, request.sources))
+        chat = ChatAnswerer(self.llm, lambda q: self.corpus.search(q, k=request.k, mode=request.mode, sources=request.sources))
         parts: list[str] = []
         first = None
         failure = None
