@@ -21,7 +21,10 @@ from rag.types import Hit
 
 
 @dataclass(frozen=True)
-class Support:
+class Answerability:
+    """Whether the passages answer the question, and if not, why: the question's terms the
+    documents never use, the best statement's score, a reason a user can read."""
+
     answerable: bool
     missing_terms: tuple[str, ...] = ()
     best_score: float = 0.0
@@ -29,7 +32,7 @@ class Support:
 
 
 def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Container[str] = (),
-          missing_name_score: float = 0.75) -> Support:
+          missing_name_score: float = 0.75) -> Answerability:
     """Do the passages answer the question? In order of how sure each test is:
 
     most of the question's words unknown to the corpus (another language, another topic); a key
@@ -39,21 +42,21 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
     without answering it, so they do not count). `vocabulary` is every term of the corpus (BM25's).
     """
     if not hits:
-        return Support(False, reason="nothing in the index matches the question")
+        return Answerability(False, reason="nothing in the index matches the question")
     best = max((s.score - s.bonus for h in hits for s in h.sentences if s.role in QUOTABLE), default=0.0)
     question_terms = list(dict.fromkeys(terms(question)))
     if vocabulary and question_terms:
         known = sum(t in vocabulary for t in question_terms) / len(question_terms)
         # One unknown word is a name the corpus lacks ("Geneva?"), unless it is another script.
         if (known < 0.4 and len(question_terms) >= 3) or (known == 0 and _mostly_non_latin(question)):
-            return Support(False, (), best, "most words of the question never occur in the documents "
+            return Answerability(False, (), best, "most words of the question never occur in the documents "
                                             "(is it in another language than the documents?)")
     query = analyse(question)
     keys = [w for w in query.names if terms(w)]
     absent = [w for w in keys if vocabulary and not _mentioned(w, question, vocabulary)
               and not any(aliases.phrases(t) for t in terms(w))]  # "America" may be said "United States"
     if absent:
-        return Support(False, tuple(absent), best, f"the documents never mention {_join(absent)}")
+        return Answerability(False, tuple(absent), best, f"the documents never mention {_join(absent)}")
     seen = {t for h in hits for t in terms(h.text)}
     said = " ".join(h.text.lower() for h in hits)
     missing = [w for w in keys if not any(ch.isdigit() for ch in w) and not _mentioned(w, question, seen)
@@ -61,11 +64,11 @@ def check(question: str, hits: Sequence[Hit], min_score: float, vocabulary: Cont
     if query.broad and len(missing) <= len(keys) / 2:
         missing = []  # a comparison of several sources: most of what it names is enough
     if missing and best < missing_name_score:
-        return Support(False, tuple(missing), best,
+        return Answerability(False, tuple(missing), best,
                        f"none of the passages that match the question mention {_join(missing)}")
     if best < min_score:
-        return Support(False, (), best, "no passage answers the question closely enough")
-    return Support(True, (), best)
+        return Answerability(False, (), best, "no passage answers the question closely enough")
+    return Answerability(True, (), best)
 
 
 _LOCATIVE = re.compile(r"\b(in|at|to|from|near|into|inside|outside|visit|visited|visiting)\s+(the\s+)?$", re.I)

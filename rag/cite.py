@@ -100,7 +100,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.IGNORECASE)
 
 
-class Support(NamedTuple):
+class ClaimSupport(NamedTuple):
     """How well one passage backs a claim.
 
     `share` is the share of the claim's terms found in `quote` (or in it and its neighbour);
@@ -138,7 +138,7 @@ def mismatch(claim: str, quote: str) -> str | None:
     return None
 
 
-def support(claim: str, passage: Hit, threshold: float = 0.5) -> Support:
+def support(claim: str, passage: Hit, threshold: float = 0.5) -> ClaimSupport:
     """How well `passage` backs `claim`: the share of its terms found, the supporting sentence,
     whether that is a planted instruction, and any number or negation the quote contradicts.
 
@@ -151,9 +151,9 @@ def support(claim: str, passage: Hit, threshold: float = 0.5) -> Support:
     claim_terms = set(terms(claim))
     sentences = sorted(passage.sentences, key=lambda s: s.start_char)
     if not sentences:
-        return Support(0.0, None, False)
+        return ClaimSupport(0.0, None, False)
     if not claim_terms:
-        return Support(1.0, sentences[0], False)
+        return ClaimSupport(1.0, sentences[0], False)
 
     def share(span: Sequence[ScoredSentence]) -> float:
         return len(claim_terms & set(terms(" ".join(s.quote for s in span)))) / len(claim_terms)
@@ -162,14 +162,14 @@ def support(claim: str, passage: Hit, threshold: float = 0.5) -> Support:
     clean = [s for s in sentences if s not in planted]
     best_planted = max(planted, key=lambda s: share([s]), default=None)
     if not clean:
-        return Support(share([best_planted]), best_planted, True)
+        return ClaimSupport(share([best_planted]), best_planted, True)
     spans = [[s] for s in clean] + [[a, b] for a, b in zip(clean, clean[1:]) if b.start_char - a.end_char < 200]
     scored = [(share(span), mismatch(claim, " ".join(s.quote for s in span)), span) for span in spans]
     best_share, problem, span = max(scored, key=lambda t: (t[0] >= threshold and t[1] is None, t[0], -len(t[2])))
     quote = max(span, key=lambda s: (share([s]), s.score))
     if best_planted is not None and share([best_planted]) > best_share:
-        return Support(share([best_planted]), best_planted, True)
-    return Support(best_share, quote, False, problem)
+        return ClaimSupport(share([best_planted]), best_planted, True)
+    return ClaimSupport(best_share, quote, False, problem)
 
 
 def verify(

@@ -374,10 +374,6 @@ def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
 
 
-def has_date(text: str) -> bool:
-    return bool(_DATE.search(text))
-
-
 def _named_words(name: str) -> list[str]:
     """The words of a capitalised run that name something: at least two besides function words."""
     words = [w for w in name.split() if w not in FUNCTION_WORDS]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.roles import sentence_role
-from rag.answer.extractive import answer, candidates, select
+from rag.answer.extractive import candidates, compose, select
 from rag.query import analyse
 from rag.types import Hit, ScoredSentence
 
@@ -101,7 +101,7 @@ def test_answer_builds_markers_and_attributes_reader_comments():
     hits = [_hit("a.txt", 1, [("China is giving the EU a lifeline today.", 0, 1.0, "body")])]
     hits[0] = Hit(**{**hits[0].__dict__, "section": "reader comment 10 by KT Chong"})
     text = "China is giving the EU a lifeline today."
-    extract = answer(hits, lambda source: text, analyse("What is China giving the EU?"))
+    extract = compose(hits, lambda source: text, analyse("What is China giving the EU?"))
     assert extract.text == "Reader comment 10 by KT Chong: “China is giving the EU a lifeline today.” [1]"
     assert extract.citations[0].quote == text
 

@@ -1,1 +1,1 @@
-"""Gradio chat UI (issue 6)."""
+"""The chat window: Gradio, over `ChatService`."""

@@ -160,7 +160,7 @@ def build_app(service: ChatService, uploads):
         def refresh_sources():
             return gr.update(choices=service.sources())
 
-        def respond(message, history, conversation, chosen, k, how, answerer):
+        def respond(message, history, conversation, selected_sources, k, mode_chosen, generator_chosen):
             message = message or ""
             if not message.strip():
                 raise gr.Error("Type a question first.")
@@ -168,15 +168,15 @@ def build_app(service: ChatService, uploads):
                 raise gr.Error(f"The question is {len(message):,} characters long; the limit is {MAX_QUERY_CHARS:,}.")
             history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
                        {"role": "assistant", "content": "…"}]
-            if answerer != "extractive":  # an LLM takes seconds: show the question at once
+            if generator_chosen != "extractive":  # an LLM takes seconds: show the question at once
                 yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
             answer, partial = None, ""
             try:
-                for item in service.ask(message, k=k, mode=how, sources=chosen, history=conversation or [],
-                                        generator=answerer):
+                for item in service.ask(message, k=k, mode=mode_chosen, sources=selected_sources,
+                                        history=conversation or [], generator=generator_chosen):
                     if isinstance(item, Answer):
                         answer = item
-                    elif item and answerer != "extractive":  # an extractive answer arrives whole
+                    elif item and generator_chosen != "extractive":  # an extractive answer arrives whole
                         partial += item
                         history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
                         yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
@@ -196,12 +196,12 @@ def build_app(service: ChatService, uploads):
             return ([], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", "", None,
                     gr.update(choices=RIGHT_NONE, value=""), "")
 
-        def give_feedback(verdict, answer, chosen, chosen_selection, k, how, answerer):
+        def give_feedback(verdict, answer, right_passage, selected_text, k, mode_chosen, generator_chosen):
             if answer is None:
                 raise gr.Error("Ask a question first: feedback is about the last answer.")
             try:
-                said = service.feedback(answer, verdict, chosen or "", chosen_selection or "",
-                                        {"k": k, "retrieval_mode": how, "generator": answerer})
+                said = service.feedback(answer, verdict, right_passage or "", selected_text or "",
+                                        {"k": k, "retrieval_mode": mode_chosen, "generator": generator_chosen})
             except RagError as exc:
                 raise gr.Error(str(exc)) from None
             return f"✓ {render.escape_markdown(said)}", status_markdown()

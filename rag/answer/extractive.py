@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from index.lexical import terms
 from index.roles import QUOTABLE
@@ -34,7 +35,13 @@ from rag.query import Query, analyse
 from rag.types import Answer, AnswerSentence, Citation, Hit, ScoredSentence
 
 MIN_WORDS = 4  # shorter "sentences" are fragments, not answers
-Candidate = tuple[ScoredSentence, Hit]
+
+
+class Quotable(NamedTuple):
+    """A sentence that could stand in an answer, and the passage it is quoted from."""
+
+    sentence: ScoredSentence
+    hit: Hit
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,8 @@ class ExtractiveAnswerer:
         query = analyse(resolved)
         support = abstain.check(resolved, hits, cfg.abstain_min_score, self.corpus.vocabulary(),
                                 cfg.abstain_missing_name_score)
-        extract = answer(hits, self.corpus.doc_text, query, cfg.answer_sentences, cfg.answer_margin,
-                         cfg.answer_rank_penalty)
+        extract = compose(hits, self.corpus.doc_text, query, cfg.answer_sentences, cfg.answer_margin,
+                          cfg.answer_rank_penalty)
         reason = support.reason if not support.answerable else (
             abstain.answer_type_gap(query, [c.quote for c in extract.citations]) if extract.citations
             else "no sentence in the passages that match the question can stand as an answer")
@@ -82,11 +89,11 @@ class ExtractiveAnswerer:
                       passages=tuple(hits), **common)
 
 
-def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Candidate]:
+def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Quotable]:
     """Each distinct quotable sentence of the passages once (chunks overlap), from its best-ranked
     passage; with `doc_text`, never a piece of a sentence (`whole`)."""
     seen: set[tuple[str, int]] = set()
-    pool: list[Candidate] = []
+    pool: list[Quotable] = []
     for hit in hits:
         for sentence in hit.sentences:
             key = (hit.source, sentence.start_char)
@@ -95,7 +102,7 @@ def candidates(hits: Sequence[Hit], doc_text: DocText | None = None) -> list[Can
                     or (doc_text is not None and not whole(doc_text(hit.source), sentence.start_char, sentence.end_char)):
                 continue
             seen.add(key)
-            pool.append((sentence, hit))
+            pool.append(Quotable(sentence, hit))
     return pool
 
 
@@ -131,47 +138,47 @@ _OPEN_WORDS = frozenset("a an the of to in on at by for from with and or but nor
                         "if when while because his her its their our your my".split())
 
 
-def select(pool: list[Candidate], query: Query, max_sentences: int, margin: float,
-           rank_penalty: float = 0.0) -> list[Candidate]:
+def select(pool: list[Quotable], query: Query, max_sentences: int, margin: float,
+           rank_penalty: float = 0.0) -> list[Quotable]:
     """The lead, then what adds to it, in document order (see the module docstring)."""
     if not pool:
         return []
 
-    def strength(item: Candidate) -> float:
-        return item[0].score - rank_penalty * (max(item[1].rank, 1) - 1)
+    def strength(item: Quotable) -> float:
+        return item.sentence.score - rank_penalty * (max(item.hit.rank, 1) - 1)
 
-    ranked = sorted(pool, key=lambda p: (-strength(p), p[1].rank, p[0].start_char))
+    ranked = sorted(pool, key=lambda p: (-strength(p), p.hit.rank, p.sentence.start_char))
     lead = ranked[0]
-    points_back = query.form in ("definition", "wh") and _POINTS_BACK.match(lead[0].quote)
-    if (query.form == "why" and _CONCLUSION.match(lead[0].quote)) or points_back:
+    points_back = query.form in ("definition", "wh") and _POINTS_BACK.match(lead.sentence.quote)
+    if (query.form == "why" and _CONCLUSION.match(lead.sentence.quote)) or points_back:
         # "Therefore ctid is useless as ...": the reason is the sentence before. Asked what X is,
         # "This 'fighting for talks' deadlock has ...", "These statements, which are often referred
         # to as CTEs, ...": what X is was said in the sentence before. It leads; the lead follows it.
-        before = next((item for item in pool if item[1].source == lead[1].source
-                       and 0 <= lead[0].start_char - item[0].end_char <= 3), None)
+        before = next((item for item in pool if item.hit.source == lead.hit.source
+                       and 0 <= lead.sentence.start_char - item.sentence.end_char <= 3), None)
         if before is not None:
             ranked = [before, *(item for item in ranked if item is not before)]
             lead = before
     chosen = [lead]
-    held = set(terms(lead[0].quote)) & set(query.terms)
-    answers = set(query.answer_words(lead[0].quote))
+    held = set(terms(lead.sentence.quote)) & set(query.terms)
+    answers = set(query.answer_words(lead.sentence.quote))
     for item in ranked[1:]:
         if len(chosen) >= max_sentences or strength(item) < strength(lead) - margin:
             break
-        own = set(terms(item[0].quote)) & set(query.terms)
-        new_answers = set(query.answer_words(item[0].quote)) - answers
-        other_document = item[1].source not in {c[1].source for c in chosen}
-        follows_lead = item[1].source == lead[1].source and 0 <= item[0].start_char - lead[0].end_char <= 3
+        own = set(terms(item.sentence.quote)) & set(query.terms)
+        new_answers = set(query.answer_words(item.sentence.quote)) - answers
+        other_document = item.hit.source not in {c.hit.source for c in chosen}
+        follows_lead = item.hit.source == lead.hit.source and 0 <= item.sentence.start_char - lead.sentence.end_char <= 3
         if own - held or new_answers or other_document or follows_lead:
             chosen.append(item)
             held |= own
             answers |= new_answers
-    order = list(dict.fromkeys(c[1].source for c in chosen))
-    return [lead] + sorted(chosen[1:], key=lambda c: (order.index(c[1].source), c[0].start_char))
+    order = list(dict.fromkeys(c.hit.source for c in chosen))
+    return [lead] + sorted(chosen[1:], key=lambda c: (order.index(c.hit.source), c.sentence.start_char))
 
 
-def answer(hits: Sequence[Hit], doc_text: DocText, query: Query | None = None, max_sentences: int = 3,
-           margin: float = 0.1, rank_penalty: float = 0.0) -> Extract:
+def compose(hits: Sequence[Hit], doc_text: DocText, query: Query | None = None, max_sentences: int = 3,
+            margin: float = 0.1, rank_penalty: float = 0.0) -> Extract:
     chosen = select(candidates(hits, doc_text), query or analyse(""), max_sentences, margin, rank_penalty)
     parts: list[str] = []
     sentences: list[AnswerSentence] = []
