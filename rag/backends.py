@@ -113,7 +113,7 @@ def _transformers(config: RagConfig):
 
     from rag import models
 
-    chosen = config.llm_model or next((m.path for m in models.find(config)), "")
+    chosen = config.llm_model or next((m.path for m in models.find(config) if m.generates), "")
     if not chosen:
         raise ConfigError("the transformers generator needs a model: set RAG_LLM_MODEL to a .gguf file or a "
                           "model folder, or fetch one with `rag models pull OWNER/REPO/FILE.gguf`")
@@ -150,7 +150,7 @@ def _local_model(config: RagConfig) -> str | None:
     """A model this machine has (`rag models list`), run in-process: the chat offers it."""
     from rag import models
 
-    found = models.find(config)
+    found = [m for m in models.find(config) if m.generates]
     return f"transformers · {found[0].name}" if found else None
 
 

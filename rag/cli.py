@@ -95,13 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also evaluate the cases made from this data folder's feedback (a 'feedback' split)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
-    p = sub.add_parser("models", help="local models for RAG_GENERATOR=transformers: list them, or pull one")
+    p = sub.add_parser("models", help="local models (language models, embedders, rerankers): list them, or pull one")
     models = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = models.add_parser("list", help="GGUF files and model folders this machine has, with their size")
+    q = models.add_parser("list", help="GGUF files and model folders this machine has, with their kind and size")
     q.add_argument("--json", action="store_true")
-    q = models.add_parser("pull", help="download a GGUF file from the Hugging Face Hub into the models folder",
-                          description="NAME is owner/repo/FILE.gguf (or owner/repo with FILE after it). The file "
-                                      "goes to RAG_CACHE_DIR/models; its SHA-256 is checked against the Hub's.")
+    q = models.add_parser("pull", help="download a GGUF file, or a whole embedder or reranker, from the Hugging Face Hub",
+                          description="NAME is owner/repo/FILE.gguf (or owner/repo with FILE after it): that file, "
+                                      "for RAG_GENERATOR=transformers; or owner/repo alone: every file of it, an "
+                                      "embedding model (RAG_EMBED_MODEL) or a cross-encoder (RAG_RERANKER). It goes "
+                                      "to RAG_CACHE_DIR/models; every file is checked against the Hub's checksum.")
     q.add_argument("name", metavar="NAME")
     q.add_argument("file", nargs="?", metavar="FILE")
     q.add_argument("--sha256", help="the file's expected SHA-256, where the Hub publishes none")
@@ -495,10 +497,15 @@ def cmd_models(args, config: RagConfig) -> int:
                   f"{models.models_folder(config)}", file=sys.stderr)
         return EXIT_OK
     repo, filename = args.name, args.file
+    if filename is None and args.name.count("/") == 1:
+        folder = models.pull_repository(config, args.name)
+        print(f"{folder}  (every file's checksum verified); use it with RAG_EMBED_MODEL={shlex.quote(args.name)} "
+              f"(an embedder) or RAG_RERANKER={shlex.quote(args.name)} (a cross-encoder)")
+        return EXIT_OK
     if filename is None:
         repo, _, filename = args.name.rpartition("/")
         if repo.count("/") != 1 or not filename:
-            raise InputError(f"give the file: `rag models pull OWNER/REPO/FILE.gguf` (not '{args.name}')")
+            raise InputError(f"give `rag models pull OWNER/REPO` or `OWNER/REPO/FILE.gguf` (not '{args.name}')")
     path = models.pull(config, repo, filename, args.sha256)
     print(f"{path}  (checksum verified); use it with RAG_GENERATOR=transformers RAG_LLM_MODEL={shlex.quote(str(path))}")
     return EXIT_OK

@@ -16,8 +16,10 @@ import contextlib
 import hashlib
 import logging
 import re
+import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from rag.errors import InputError, RagError
@@ -33,11 +35,16 @@ class LocalModel:
     name: str
     path: str
     size_bytes: int
-    kind: str  # "gguf" | "folder"
+    kind: str  # "gguf" | "folder" (a language model's) | "encoder" (an embedder's or a cross-encoder's)
     found_in: str  # "cache", "package NAME", "RAG_LLM_MODEL"
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def generates(self) -> bool:
+        """A language model, for RAG_GENERATOR=transformers (not an embedder or a reranker)."""
+        return self.kind != "encoder"
 
 
 def models_folder(config: RagConfig) -> Path:
@@ -69,7 +76,18 @@ def _add(found: dict, path: Path, where: str) -> None:
         found[path] = LocalModel(path.name, str(path), path.stat().st_size, "gguf", where)
     elif path.is_dir():
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        found[path] = LocalModel(path.name, str(path), size, "folder", where)
+        found[path] = LocalModel(path.name, str(path), size, "folder" if _causal(path) else "encoder", where)
+
+
+def _causal(folder: Path) -> bool:
+    """Whether the model in `folder` generates text (its config names a causal LM architecture)."""
+    import json
+
+    try:
+        architectures = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError, AttributeError):
+        return False
+    return any(str(name).endswith("ForCausalLM") for name in architectures)
 
 
 def _packaged_gguf():
@@ -87,19 +105,15 @@ def _packaged_gguf():
 def pull(config: RagConfig, repo: str, filename: str, sha256: str | None = None) -> Path:
     """Download `filename` of the Hub repository `repo` into the models folder and check its
     SHA-256; return its path. RagError, in one line, when it cannot be fetched or does not match."""
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise InputError(f"'{repo}' is not a Hub repository name (owner/name)")
+    _check_repo(repo)
     if sha256 is not None and not _SHA256.fullmatch(sha256.lower()):
         raise InputError("--sha256 must be 64 hexadecimal digits")
-    try:
-        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-    except ImportError as exc:
-        raise RagError(f"pulling a model needs huggingface_hub ({exc.name} is missing)") from None
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
     target = models_folder(config) / repo.replace("/", "--")
     path = target / filename
     had = path.is_file()
-    try:
+    with _fetching(f"{filename} from {repo}", cleanup=lambda: _tidy(target, path)):
         published = get_hf_file_metadata(hf_hub_url(repo, filename)).etag
         published = (published or "").strip('"').lower()
         if sha256 and _SHA256.fullmatch(published) and sha256.lower() != published:
@@ -107,18 +121,6 @@ def pull(config: RagConfig, repo: str, filename: str, sha256: str | None = None)
                            f"({published[:12]}…); nothing was downloaded or deleted")
         with _quiet("huggingface_hub"):  # its retries' warnings; the outcome is one line of ours
             path = Path(hf_hub_download(repo, filename, local_dir=target))
-    except RagError:
-        raise
-    except OfflineModeIsEnabled:
-        _tidy(target, path)
-        raise RagError("pulling a model needs the network, and HF_HUB_OFFLINE is set") from None
-    except (HfHubHTTPError, OSError, ValueError) as exc:
-        _tidy(target, path)
-        raise RagError(f"cannot fetch {filename} from {repo}: {' '.join(str(exc).split())[:300]}") from None
-    except Exception as exc:  # noqa: BLE001 - the transport's own errors (offline, cut off) vary by version
-        _tidy(target, path)
-        raise RagError(f"cannot fetch {filename} from {repo}: {type(exc).__name__}: "
-                       f"{' '.join(str(exc).split())[:300]} (is the network reachable?)") from None
     expected = (sha256 or "").lower() or published
     if not _SHA256.fullmatch(expected):
         if not had:
@@ -136,6 +138,87 @@ def pull(config: RagConfig, repo: str, filename: str, sha256: str | None = None)
     return path
 
 
+def pull_repository(config: RagConfig, repo: str) -> Path:
+    """Download every file of the Hub repository `repo` (an embedding model or a cross-encoder,
+    for RAG_EMBED_MODEL or RAG_RERANKER) into the models folder, each checked against the checksum
+    the Hub publishes for it (SHA-256 for large files, the git blob hash for the others); return
+    the folder. A folder this pull made that fails a check is deleted whole."""
+    _check_repo(repo)
+    from huggingface_hub import HfApi, hf_hub_download
+
+    target = models_folder(config) / repo.replace("/", "--")
+    existed = target.exists()
+    with _fetching(repo, cleanup=lambda: _tidy(target, target) if existed else shutil.rmtree(target, ignore_errors=True)):
+        files = [f for f in HfApi().model_info(repo, files_metadata=True).siblings or []
+                 if not f.rfilename.startswith(".")]
+        if not files:
+            raise RagError(f"{repo} has no files to pull")
+        for file in files:
+            name = PurePosixPath(file.rfilename)
+            if name.is_absolute() or ".." in name.parts:
+                raise RagError(f"{repo} lists a file outside its folder ({file.rfilename!r}); nothing was kept")
+        if sum(f.size or 0 for f in files) > MAX_REPOSITORY_BYTES:
+            raise RagError(f"{repo} holds {sum(f.size or 0 for f in files) / 1e9:.1f} GB; an embedder or a "
+                           f"reranker is under {MAX_REPOSITORY_BYTES / 1e9:.0f} GB")
+        with _quiet("huggingface_hub"):
+            for file in files:
+                hf_hub_download(repo, file.rfilename, local_dir=target)
+    for file in files:
+        problem = _mismatch(target / file.rfilename, file)
+        if problem:
+            if not existed:
+                shutil.rmtree(target, ignore_errors=True)
+            raise RagError(f"{file.rfilename} of {repo} {problem}; " + ("deleted" if not existed else "check it"))
+    shutil.rmtree(target / ".cache", ignore_errors=True)
+    return target
+
+
+MAX_REPOSITORY_BYTES = 5_000_000_000
+
+
+def _check_repo(repo: str) -> None:
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise InputError(f"'{repo}' is not a Hub repository name (owner/name)")
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError as exc:
+        raise RagError(f"pulling a model needs huggingface_hub ({exc.name} is missing)") from None
+
+
+def _mismatch(path: Path, file) -> str:
+    """Why the downloaded `path` is not the Hub's `file` (a RepoSibling); "" when it is."""
+    if file.lfs is not None:
+        expected = (file.lfs.sha256 if hasattr(file.lfs, "sha256") else file.lfs["sha256"]).lower()
+        actual = _sha256(path)
+    elif file.blob_id:
+        expected, actual = file.blob_id.lower(), _git_blob(path)
+    else:
+        return "has no checksum published by the Hub"
+    return "" if actual == expected else f"does not match its checksum (expected {expected[:12]}…, got {actual[:12]}…)"
+
+
+@contextlib.contextmanager
+def _fetching(what: str, cleanup: Callable[[], None]):
+    """The Hub's and the transport's failures as one line each, after `cleanup()` took away what
+    the failed pull left."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        yield
+    except RagError:
+        raise
+    except OfflineModeIsEnabled:
+        cleanup()
+        raise RagError("pulling a model needs the network, and HF_HUB_OFFLINE is set") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        cleanup()
+        raise RagError(f"cannot fetch {what}: {' '.join(str(exc).split())[:300]}") from None
+    except Exception as exc:  # noqa: BLE001 - the transport's own errors (offline, cut off) vary by version
+        cleanup()
+        raise RagError(f"cannot fetch {what}: {type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())[:300]} (is the network reachable?)") from None
+
+
 @contextlib.contextmanager
 def _quiet(logger_name: str):
     logger = logging.getLogger(logger_name)
@@ -150,8 +233,6 @@ def _quiet(logger_name: str):
 def _tidy(target: Path, path: Path) -> None:
     """After a failed pull: the download's lock, metadata and partial files go, and the model's
     folder too when nothing is left in it; a file already there stays."""
-    import shutil
-
     if not path.is_file():
         shutil.rmtree(target / ".cache", ignore_errors=True)
     try:
@@ -163,3 +244,9 @@ def _tidy(target: Path, path: Path) -> None:
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _git_blob(path: Path) -> str:
+    """The git blob hash the Hub lists for a file it does not keep in LFS."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

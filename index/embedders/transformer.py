@@ -100,9 +100,9 @@ class SentenceTransformerEmbedder:
         return {"name": self.name, "batch_size": self.batch_size, "query_backend": self.query_backend}
 
 
-def build(name: str, data_dir: Path | None = None, batch_size: int = 16,
-          query_backend: str = "auto") -> SentenceTransformerEmbedder:
-    model = resolve_model(name)
+def build(name: str, data_dir: Path | None = None, batch_size: int = 16, query_backend: str = "auto",
+          models_dir: Path | None = None) -> SentenceTransformerEmbedder:
+    model = resolve_model(name, models_dir)
     export = onnx_dir(data_dir, model.name) if data_dir is not None else None
     return SentenceTransformerEmbedder(model, batch_size, export, query_backend)
 
