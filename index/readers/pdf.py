@@ -67,89 +67,115 @@ class PdfReader:
                 raise InputError("the PDF has no pages")
             if count > options.max_pages:
                 raise InputError(f"the PDF has {count:,} pages; the limit is {options.max_pages:,} (RAG_MAX_PAGES)")
-            watch = options.stopwatch()
-            texts, chars, broken = [], 0, set()
-            for index in range(count):
-                watch.check(f"page {index + 1}")
-                try:
-                    with PDFIUM:
-                        texts.append(_text_layer(document, index, data, chars, options))
-                except _damaged_page_errors():  # a page the file lists but cannot give
-                    texts.append(_Layer("", [], [], [], []))
-                    broken.add(index)
-                chars += len(texts[-1].raw)
-            typical = _typical_f_widths([f for layer in texts for f in layer.f_widths])
-            layers, scans, notes = [], _Scans(), [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
-            unread: set[int] = set()
-            for index, layer in enumerate(_pages_shown(texts, options)):
-                watch.check(f"page {index + 1}")
-                lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
-                if index not in broken:
-                    lines, page_notes = _page_layer(document, index, lines, options, scans)
-                    notes.extend(page_notes)
-                    if any("a scanned page" in note for note in page_notes):
-                        unread.add(index)  # a scan's text layer (a filing stamp) is no copy of a page
-                layers.append(lines)
-            recognised = scans.found
-            with PDFIUM:
-                labels = [document.get_page_label(index) or str(index + 1) for index in range(count)]
+            read = _read_pages(document, count, data, options)
         finally:
             with PDFIUM:
                 document.close()
-        running, stamped = _running_lines(layers), _watermarks(layers)
-        # A page that would lose all its text is a copy of the others (a form printed three times,
-        # a ledger of one line a page), not their running lines: it is read as it is.
-        kept, dropped = zip(*(_cleaned(lines, running, stamped, copy_kept=index not in unread)
-                              for index, lines in enumerate(layers)), strict=True)
-        _join_across_pages(kept)
-        parts, pages, at = [], [], 0
-        ends_open = False  # the last page's text stops inside a sentence
-        for index, label in enumerate(labels):
-            notes_from = None if index in recognised else _footnotes(kept[index], texts[index].heights)
-            shape = None if index in recognised else texts[index]
-            text, spans = _paragraphs(kept[index], notes_from, _centred(kept[index], shape),
-                                      None if shape is None else shape.edges)
-            if not text.strip():
-                continue
-            if parts:  # a sentence that runs on over the page break is one sentence (index.clean keeps it whole)
-                joint = _RUN_ON if ends_open and not text[:1].isspace() else _SEPARATOR
-                if joint == _RUN_ON and _HYPHENATED.search(parts[-1][-2:] + "\n" + text[:1]):
-                    joint, parts[-1], at = "", parts[-1][:-1], at - 1  # "indi-" / "vidual": one word
-                    pages[-1] = dataclasses.replace(pages[-1], end=pages[-1].end - 1)
-                parts.append(joint)
-                at += len(joint)
-            missed, shift = _missed_running_head(text) if ends_open and index not in recognised else ("", 0)
-            if missed:
-                text = text[shift:]
-            notes_at, body_at = (None, None) if notes_from is None else (spans[notes_from][0] - shift, None)
-            if notes_at is not None:
-                # A sentence running on from the last page, or on to the next, is not cut by the
-                # footnotes: they go after the first sentence the page finishes, or first.
-                body, small_print = text[:notes_at].rstrip(), text[notes_at:].rstrip()
-                head = _first_sentence_end(body) if ends_open else 0
-                if head is not None and (head or _open_ended(body)):
-                    before = body[:head].rstrip()
-                    text = (before + _SEPARATOR if before else "") + small_print + _SEPARATOR + body[head:].lstrip()
-                    notes_at = len(before) + len(_SEPARATOR) if before else 0
-                    body_at = notes_at + len(small_print) + len(_SEPARATOR)
-            ends_open = (notes_at is None or body_at is not None) and _open_ended(text)
-            parts.append(text)
-            boxes = ()
-            if index in recognised:
-                boxes = tuple((at + a, at + b, *recognised[index][n].box)
-                              for n, (a, b) in spans.items())
-            pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
-                              running=tuple(dropped[index]) + ((missed,) if missed else ()), boxes=boxes,
-                              footnotes=None if notes_at is None else at + notes_at,
-                              body=None if body_at is None else at + body_at))
-            at += len(text)
-        notes = [_labelled(note, labels) for note in notes]
+        text, pages = _assemble(read)
+        notes = [_labelled(note, read.labels) for note in read.notes]
         if not pages:
             if any("no OCR asked" in note for note in notes):
                 raise NeedsOcr("every page is a scan, readable only through OCR")
             reason = next((note.split(": ", 1)[1] for note in notes if "not recognised" in note), "")
             raise InputError("no page has text: " + (reason or "every page is blank"))
-        return Reading("".join(parts), "pdf", pages=tuple(pages), notes=tuple(notes))
+        return Reading(text, "pdf", pages=tuple(pages), notes=tuple(notes))
+
+
+@dataclass
+class _Read:
+    """What the pages of a document gave, before they are put together: each page's text layer
+    (`layers`), its lines (from the layer, or from OCR for the pages in `recognised`), the notes
+    ("#index: ..."), the scanned pages whose text layer is no copy of a page (`unread`), labels."""
+
+    layers: list[_Layer]
+    lines: list[list[str]]
+    recognised: dict[int, list]
+    notes: list[str]
+    unread: set[int]
+    labels: list[str]
+
+
+def _read_pages(document, count: int, data: bytes, options: ReadOptions) -> _Read:
+    """Every page's text layer, then its lines (a scan's by OCR), within the reading budgets."""
+    watch = options.stopwatch()
+    layers, chars, broken = [], 0, set()
+    for index in range(count):
+        watch.check(f"page {index + 1}")
+        try:
+            with PDFIUM:
+                layers.append(_text_layer(document, index, data, chars, options))
+        except _damaged_page_errors():  # a page the file lists but cannot give
+            layers.append(_Layer("", [], [], [], []))
+            broken.add(index)
+        chars += len(layers[-1].raw)
+    typical = _typical_f_widths([f for layer in layers for f in layer.f_widths])
+    lines_of, scans, notes = [], _Scans(), [f"#{index}: damaged, it cannot be loaded" for index in sorted(broken)]
+    unread: set[int] = set()
+    for index, layer in enumerate(_pages_shown(layers, options)):
+        watch.check(f"page {index + 1}")
+        lines = _lines(layer.text(_with_ligatures(layer.raw, layer.f_widths, typical)))
+        if index not in broken:
+            lines, page_notes = _page_layer(document, index, lines, options, scans)
+            notes.extend(page_notes)
+            if any("a scanned page" in note for note in page_notes):
+                unread.add(index)  # a scan's text layer (a filing stamp) is no copy of a page
+        lines_of.append(lines)
+    with PDFIUM:
+        labels = [document.get_page_label(index) or str(index + 1) for index in range(count)]
+    return _Read(layers, lines_of, scans.found, notes, unread, labels)
+
+
+def _assemble(read: _Read) -> tuple[str, list[Page]]:
+    """The document's text and its pages: running lines and watermarks out, paragraphs joined,
+    footnotes placed where they cut no sentence, a sentence run on over a page break kept whole."""
+    running, stamped = _running_lines(read.lines), _watermarks(read.lines)
+    # A page that would lose all its text is a copy of the others (a form printed three times,
+    # a ledger of one line a page), not their running lines: it is read as it is.
+    kept, dropped = zip(*(_cleaned(lines, running, stamped, copy_kept=index not in read.unread)
+                          for index, lines in enumerate(read.lines)), strict=True)
+    _join_across_pages(kept)
+    recognised = read.recognised
+    parts, pages, at = [], [], 0
+    ends_open = False  # the last page's text stops inside a sentence
+    for index, label in enumerate(read.labels):
+        notes_from = None if index in recognised else _footnotes(kept[index], read.layers[index].heights)
+        shape = None if index in recognised else read.layers[index]
+        text, spans = _paragraphs(kept[index], notes_from, _centred(kept[index], shape),
+                                  None if shape is None else shape.edges)
+        if not text.strip():
+            continue
+        if parts:  # a sentence that runs on over the page break is one sentence (index.clean keeps it whole)
+            joint = _RUN_ON if ends_open and not text[:1].isspace() else _SEPARATOR
+            if joint == _RUN_ON and _HYPHENATED.search(parts[-1][-2:] + "\n" + text[:1]):
+                joint, parts[-1], at = "", parts[-1][:-1], at - 1  # "indi-" / "vidual": one word
+                pages[-1] = dataclasses.replace(pages[-1], end=pages[-1].end - 1)
+            parts.append(joint)
+            at += len(joint)
+        missed, shift = _missed_running_head(text) if ends_open and index not in recognised else ("", 0)
+        if missed:
+            text = text[shift:]
+        notes_at, body_at = (None, None) if notes_from is None else (spans[notes_from][0] - shift, None)
+        if notes_at is not None:
+            # A sentence running on from the last page, or on to the next, is not cut by the
+            # footnotes: they go after the first sentence the page finishes, or first.
+            body, small_print = text[:notes_at].rstrip(), text[notes_at:].rstrip()
+            head = _first_sentence_end(body) if ends_open else 0
+            if head is not None and (head or _open_ended(body)):
+                before = body[:head].rstrip()
+                text = (before + _SEPARATOR if before else "") + small_print + _SEPARATOR + body[head:].lstrip()
+                notes_at = len(before) + len(_SEPARATOR) if before else 0
+                body_at = notes_at + len(small_print) + len(_SEPARATOR)
+        ends_open = (notes_at is None or body_at is not None) and _open_ended(text)
+        parts.append(text)
+        boxes = ()
+        if index in recognised:
+            boxes = tuple((at + a, at + b, *recognised[index][n].box) for n, (a, b) in spans.items())
+        pages.append(Page(index + 1, label, at, at + len(text), ocr=index in recognised,
+                          running=tuple(dropped[index]) + ((missed,) if missed else ()), boxes=boxes,
+                          footnotes=None if notes_at is None else at + notes_at,
+                          body=None if body_at is None else at + body_at))
+        at += len(text)
+    return "".join(parts), pages
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?:\s+(?=[A-Z“\"‘(§])|\n\n)")
