@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -19,25 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from index import datadir
-from index import lexical
+from index import datadir, lexical, repair
 from index.chunk import ChunkPlan, TokenCounter, chunk_document
 from index.clean import clean
 from index.embedders import Embedder
-from index.errors import (
-    REBUILD,
-    IndexDamagedError,
-    InputError,
-    StoreError,
-    model_mismatch,
-)
+from index.errors import InputError, StoreError, model_mismatch
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
-from index.manifest import Manifest, open_verified
+from index.manifest import Manifest
 from index.readers.base import (DEFAULT_OPTIONS, READING_VERSION, Reading, ReadOptions, parts_of,
                                 stop_if_cancelled)
 from index.types import Chunk, Document, FileIssue, IndexReport
-from index.vectors import VectorStore, forget
+from index.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +78,11 @@ class Indexer:
         self._prepared: dict[str, np.ndarray] = {}
 
     @property
+    def opened_store(self) -> VectorStore | None:
+        """The store, if this run opened it (a repair reconnects it after moving files aside)."""
+        return self._store
+
+    @property
     def store(self) -> VectorStore:
         if self._store is None:
             self._store = self._store_factory()
@@ -131,14 +128,14 @@ class Indexer:
     def _embed_with_progress(self, texts: list[str]) -> np.ndarray:
         step = max(min(self.write_batch, 256), 1)  # a cancel is heard within one step
         parts = []
-        with self._bar(len(texts), "text", "embedding") as bar:
+        with self.bar(len(texts), "text", "embedding") as bar:
             for start in range(0, len(texts), step):
                 stop_if_cancelled(self.read_options)
-                parts.append(self._embed(texts[start:start + step]))
+                parts.append(self.embed(texts[start:start + step]))
                 bar.update(len(parts[-1]))
         return np.concatenate(parts)
 
-    def _bar(self, total: int, unit: str, desc: str):
+    def bar(self, total: int, unit: str, desc: str):
         """A progress bar when one was asked for and there is work to show; else one that shows
         nothing (same `update`, same `with`)."""
         from tqdm import tqdm
@@ -152,11 +149,11 @@ class Indexer:
         stop_if_cancelled(self.read_options)  # the last moment to stop: from here on the run writes, and ends
         self.read_options = replace(self.read_options, cancelled=None)
         with write_lock(self.data_dir, self.lock_timeout):
-            report.repairs = self._wipe() if rebuild else []
+            report.repairs = repair.wipe(self) if rebuild else []
             manifest = Manifest(datadir.manifest(self.data_dir))
             try:
                 self._check_model(manifest)
-                report.repairs += self._repair(manifest)
+                report.repairs += repair.repair(self, manifest)
                 self._upgrade(manifest)
                 self._sync(manifest, paths, report)
                 report.chunks_total = manifest.counts()["chunks"]
@@ -182,105 +179,10 @@ class Indexer:
         if denied:
             raise StoreError(f"{denied}; indexing needs to write there")
 
-    def _wipe(self) -> list[str]:
-        """Drop everything for a rebuild. A store that cannot even be opened is moved aside whole
-        (kept, in case something in it matters to someone) rather than opened: the rebuild must end
-        with a working index whatever state the old one was in. Returns what was moved, as lines."""
-        from index.vectors import store_folder
-
-        moved = []
-        try:
-            self.store.drop()
-        except IndexDamagedError as exc:
-            # only an embedded store is reported damaged (a server's failures are StoreError)
-            folder = self._store.folder if self._store is not None else store_folder(self.data_dir)
-            if folder is None:
-                raise
-            forget(folder)
-            log.info("%s", exc.what)
-            moved.append(f"moved the damaged vector store aside to {_move_aside(folder)}")
-            if self._store is not None:
-                self._store.reconnect()  # the factory's client still points at the old files
-        manifest = datadir.manifest(self.data_dir)
-        damage = _manifest_damage(manifest)
-        if damage:
-            log.info("%s", damage)
-            moved.append(f"moved the damaged manifest aside to {_move_aside(manifest)}")
-        for path in [manifest, *self.data_dir.glob("manifest.sqlite-*")]:
-            path.unlink(missing_ok=True)
-        for folder in self.data_dir.glob(f"{datadir.BM25_PREFIX}*"):
-            shutil.rmtree(folder, ignore_errors=True)
-        return moved
-
-    def _repair(self, manifest: Manifest) -> list[str]:
-        """Bring the stores back in step with the manifest before syncing, from what survives:
-        what `rag status` calls damaged (index/health.py) a plain run repairs, except a store that
-        cannot be opened at all, which needs `--rebuild`. Returns what was repaired, as lines."""
-        from index import health
-
-        problems = health.check_index(self.data_dir, manifest, lambda: self.store)
-        for problem in problems:
-            if problem.kind in health.NEEDS_REBUILD:
-                raise IndexDamagedError(problem.message, REBUILD)
-            if problem.kind == health.STORE_UNUSABLE:
-                raise StoreError(problem.message)
-        for problem in problems:
-            log.info("repairing: %s", problem.message)
-        kinds = {p.kind for p in problems}
-        done = []
-        if kinds & {health.VECTOR_INDEX_DAMAGED, health.INTERRUPTED, health.VECTORS_MISMATCH}:
-            manifest.set_meta(state="dirty")  # a kill during the repair is repaired by the next run
-            if health.VECTOR_INDEX_DAMAGED in kinds:
-                # The HNSW files lost vectors that Chroma's records still list; which ones cannot
-                # be asked cheaply, so the collection is dropped and every chunk embedded again.
-                self.store.drop()
-                done.append(self._reembed(manifest, sorted(manifest.chunk_ids())))
-            else:
-                done.append(self._reconcile(manifest))
-            manifest.set_meta(state="clean")
-        if health.LEXICAL_DAMAGED in kinds:
-            name = manifest.get_meta("bm25")
-            if name:
-                shutil.rmtree(self.data_dir / name, ignore_errors=True)
-            manifest.set_meta(bm25="")  # the sync rebuilds it from the manifest
-            done.append("rebuilt the lexical (BM25) index from the manifest")
-        return [line for line in done if line]
-
     def _check_model(self, manifest: Manifest) -> None:
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.embedder.name:
             raise model_mismatch(built_with, self.embedder.name)
-
-    def _reconcile(self, manifest: Manifest) -> str:
-        """After an interrupted run, or vectors lost or left over: drop vectors the manifest does
-        not know, embed again the chunks whose vector is missing (from the manifest's own chunk
-        text, so no file needs to be read again), and have the lexical index rebuilt."""
-        collection = self.store.open(self.embedder.name, None, create=False)
-        known = manifest.chunk_ids()
-        stored = self.store.ids() if collection is not None else set()
-        extra = sorted(stored - known)
-        if extra:
-            self.store.delete(extra)
-        missing = sorted(known - stored)
-        embedded = self._reembed(manifest, missing) if missing else ""
-        log.info("reconciled: %d stray vectors removed, %d chunks re-embedded", len(extra), len(missing))
-        manifest.set_meta(bm25="")
-        return "; ".join(part for part in (f"removed {len(extra)} stray vectors" if extra else "", embedded) if part)
-
-    def _reembed(self, manifest: Manifest, chunk_ids: list[str]) -> str:
-        """Embed these chunks again from the manifest's text and store them under their own ids:
-        the same text through the same model gives the vectors a clean build gives."""
-        dimension = int(manifest.get_meta("dimension") or 0) or self.embedder.dimension
-        self.store.open(self.embedder.name, dimension, create=bool(chunk_ids))
-        step = max(self.write_batch, 1)  # stored batch by batch: a kill keeps what was done
-        with self._bar(len(chunk_ids), "chunk", "re-embedding") as bar:
-            for start in range(0, len(chunk_ids), step):
-                found = manifest.chunks_by_id(chunk_ids[start:start + step])
-                chunks = [found[cid] for cid in chunk_ids[start:start + step] if cid in found]
-                if chunks:
-                    self.store.upsert(chunks, self._embed([c.indexed_text for c in chunks]))
-                bar.update(len(chunk_ids[start:start + step]))
-        return f"re-embedded {len(chunk_ids)} chunks whose vectors were missing" if chunk_ids else ""
 
     def _upgrade(self, manifest: Manifest) -> None:
         """Documents indexed before sentence vectors existed are re-embedded under the same ids."""
@@ -409,7 +311,7 @@ class Indexer:
     def _write_batches(self, manifest: Manifest, work: list[_Work], report: IndexReport) -> None:
         batch: list[_Work] = []
         pending = 0
-        with self._bar(sum(len(w.chunks) for w in work), "chunk", "embedding") as bar:
+        with self.bar(sum(len(w.chunks) for w in work), "chunk", "embedding") as bar:
             for item in work:
                 batch.append(item)
                 pending += len(item.chunks)
@@ -419,7 +321,7 @@ class Indexer:
             if batch:
                 self._write(manifest, batch, report, bar)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
         if self._prepared:
             missing = [t for t in texts if t not in self._prepared]
             computed = dict(zip(missing, self._compute(missing), strict=True)) if missing else {}
@@ -443,7 +345,7 @@ class Indexer:
         sentence_vectors = {}
         if chunks:
             texts = _texts_of(chunks)
-            vectors = self._embed(texts)
+            vectors = self.embed(texts)
             row = {text: i for i, text in enumerate(texts)}
             self.store.upsert(chunks, vectors[[row[c.indexed_text] for c in chunks]])
             sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_inputs()]] for c in chunks}
@@ -461,28 +363,6 @@ class Indexer:
 
 
 KEPT = "; its indexed version is kept"
-
-
-def _manifest_damage(path: Path) -> str | None:
-    """What makes the manifest at `path` unusable, or None when it opens (or is not there)."""
-    if not path.exists():
-        return None
-    try:
-        open_verified(path).close()
-    except IndexDamagedError as exc:
-        return exc.what
-    return None
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename `path` to NAME.damaged-TIMESTAMP[.SUFFIX] beside it, and return the new path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(100):
-        target = path.with_name(f"{path.stem}.damaged-{stamp}{f'-{n}' if n else ''}{path.suffix}")
-        if not target.exists():
-            path.rename(target)
-            return target
-    raise StoreError(f"cannot move {path} aside: too many damaged copies beside it; delete some")
 
 
 @dataclass(frozen=True)
