@@ -49,7 +49,7 @@ def test_ask_answers_with_linked_markers_and_highlighted_passages(client):
 def test_controls_filter_sources_set_passages_and_retrieval_mode(client):
     only = "001_6930dc61861687c8.txt"
     *_, answer, _, _ = client.predict(message="What do the writers say about Putin's reliance on negotiations?",
-                                   chosen=[only], k=2, how="lexical", answerer="extractive", api_name="/ask")
+                                   sources=[only], k=2, mode="lexical", generator="extractive", api_name="/ask")
     answer = json.loads(answer)
     assert answer["citations"] and {c["source"] for c in answer["citations"]} == {only}
     assert len(answer["passages"]) <= 2 and {p["source"] for p in answer["passages"]} == {only}
@@ -263,7 +263,7 @@ def test_an_llm_answer_streams_into_the_window_with_unverified_sentences_struck_
         app = launch(config, block=False)
         try:
             job = Client(f"http://127.0.0.1:{config.ui_port}/", verbose=False).submit(
-                message=MEDINSKY, answerer="openai", api_name="/ask")
+                message=MEDINSKY, generator="openai", api_name="/ask")
             final = job.result(timeout=120)
             updates = [o[0][-1]["content"][0]["text"] for o in job.outputs() if o[0]]
         finally:

@@ -196,7 +196,7 @@ def test_before_login_nothing_names_a_document(login_app):
     from gradio_client import Client
 
     *_, answer, _, _ = Client(login_app, auth=LOGIN, verbose=False).predict(
-        message="Who heads the Russian delegation?", chosen=[HOSTILE_NAME], api_name="/ask")
+        message="Who heads the Russian delegation?", sources=[HOSTILE_NAME], api_name="/ask")
     assert {p["source"] for p in json.loads(answer)["passages"]} <= {HOSTILE_NAME}  # a name typed in still works
 
 

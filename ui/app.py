@@ -8,8 +8,10 @@ into a message, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr  # imported by ui.launch only after it has pointed Gradio's upload cache at ours
@@ -82,214 +84,288 @@ def build_app(service: ChatService, uploads):
     the status arrive with the page's load event, after any login (Gradio embeds the API
     description, choices included, in the login page). `uploads` (ui.guard.UploadLedger) says
     which raw uploads each browser made."""
-    from ui.guard import BROWSER_COOKIE, UPLOAD_TTL_S
+    from ui.guard import UPLOAD_TTL_S
 
-    config = service.config
-    places = _places(config)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True,
                    delete_cache=(60, UPLOAD_TTL_S)) as app:  # raw uploads never submitted go too
-        turns = gr.State([])  # (role, text) pairs of this browser session: what follow-ups resolve against
-        last_answer = gr.State(None)  # the Answer feedback is about
-        shown = gr.State([])  # the conversation as shown: kept here, so no request carries it back
-        with gr.Sidebar(open=True, label="Settings"):
-            gr.Markdown("### Documents")
-            status = gr.Markdown("", elem_id="rag-status")
-            sources = gr.Dropdown(choices=[], multiselect=True, allow_custom_value=True, label="Only these documents",
-                                  info="Empty: all documents", elem_id="rag-sources")
-            gr.Markdown("### Answers")
-            top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages to draw on", elem_id="rag-k")
-            mode = gr.Radio(list(RETRIEVAL_MODES), value=config.retrieval_mode, label="Retrieval", elem_id="rag-mode")
-            generators = service.generators()
-            names = [name for _, name in generators]
-            generator = gr.Radio(generators, value=config.generator if config.generator in names else names[0],
-                                 label="Answerer", elem_id="rag-generator")
-            gr.Markdown("### Add documents")
-            files = gr.File(file_count="multiple", file_types=list(config.extensions), label="Upload",
-                            elem_id="rag-upload")
-            upload_note = gr.Markdown(f"{', '.join(config.extensions)} · up to {config.upload_max_mb:g} MB each",
-                                      elem_id="rag-upload-note")
-            stop_uploads = gr.Button("Cancel my uploads", size="sm", elem_id="rag-upload-cancel")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(
-                    label="Conversation", height=560, buttons=["copy", "copy_all"], sanitize_html=True,
-                    allow_tags=False, render_markdown=True, feedback_options=None, elem_id="rag-chat",
-                    placeholder="Ask about your documents. Every sentence of an answer cites its passage.",
-                    latex_delimiters=[],
-                )
-                # The question box spans the conversation, as in any chat window; the buttons sit
-                # small under it (beside it, their minimum widths left the box a third of the row).
-                question = gr.Textbox(placeholder="Ask a question…", show_label=False, autofocus=True,
-                                      max_lines=6, max_length=MAX_QUERY_CHARS, elem_id="rag-question")
-                with gr.Row(elem_id="rag-ask-row"):
-                    send = gr.Button("Ask", variant="primary", size="sm", scale=0, min_width=90, elem_id="rag-ask")
-                    clear = gr.Button("Clear conversation", size="sm", scale=0, min_width=150, elem_id="rag-clear")
-                with gr.Group(elem_id="rag-feedback"):
-                    right = gr.Dropdown(choices=RIGHT_NONE, value="", label="Feedback on the last answer · the right "
-                                        "passage (optional)", elem_id="rag-right")
-                    with gr.Row():
-                        verdicts = {verdict: gr.Button(label, size="sm", scale=0, min_width=7 * len(label) + 30,
-                                                       elem_id=f"rag-fb-{verdict}")
-                                    for verdict, label in FEEDBACK_BUTTONS.items()}
-                    feedback_note = gr.Markdown("", elem_id="rag-fb-note")
-                selection = gr.Textbox(visible="hidden", elem_id="rag-selection")  # set by SELECTION_JS
-                examples = gr.Dataset(components=[question], samples=[], label="Examples", type="values",
-                                      visible=False, elem_id="rag-examples")
-            with gr.Column(scale=2):
-                gr.Markdown("### Citations")
-                citations = gr.HTML(render.citations_html(None), elem_id="rag-citations", js_on_load=None)
-                with gr.Accordion("Full document", open=False):
-                    passage = gr.Dropdown(choices=[], label="Open the document at passage", elem_id="rag-open")
-                    # a PDF also as its pages: the cited one first, its quote marked; any other on request
-                    page_number = gr.Slider(1, 2, value=1, step=1, label="Page", visible=False, elem_id="rag-page-number")
-                    page_view = gr.HTML("", elem_id="rag-page-view", js_on_load=None)
-                    document = gr.HTML("", elem_id="rag-document", js_on_load=None)
-                with gr.Accordion("Answer as JSON", open=False):
-                    # Text, not gr.JSON: Gradio keeps every session's last output values, and a
-                    # parsed answer (passages and all) costs several times its text in objects.
-                    answer_json = gr.Code(language="json", label="Answer", interactive=False, wrap_lines=True)
-
-        def status_markdown():
-            return render.without_paths(service.status_markdown(), places)
-
-        def refresh():
-            """The document list and the examples, filled in per page load (after any login)."""
-            samples = [[q] for q in service.examples()]
-            return gr.update(choices=service.sources()), gr.Dataset(samples=samples, visible=bool(samples))
-
-        def refresh_sources():
-            return gr.update(choices=service.sources())
-
-        def respond(message, history, conversation, selected_sources, k, mode_chosen, generator_chosen):
-            message = message or ""
-            if not message.strip():
-                raise gr.Error("Type a question first.")
-            if len(message) > MAX_QUERY_CHARS:  # refused before this session keeps a copy
-                raise gr.Error(f"The question is {len(message):,} characters long; the limit is {MAX_QUERY_CHARS:,}.")
-            history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
-                       {"role": "assistant", "content": "…"}]
-            if generator_chosen != "extractive":  # an LLM takes seconds: show the question at once
-                yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
-            answer, partial = None, ""
-            try:
-                for item in service.ask(message, k=k, mode=mode_chosen, sources=selected_sources,
-                                        history=conversation or [], generator=generator_chosen):
-                    if isinstance(item, Answer):
-                        answer = item
-                    elif item and generator_chosen != "extractive":  # an extractive answer arrives whole
-                        partial += item
-                        history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
-                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
-            except RagError as exc:
-                problem = render.without_paths(str(exc), places)
-                history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(problem)}"}
-                yield history, history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
-                return
-            history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
-            conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
-            yield (history, history, conversation, render.citations_html(answer, service.page_image),
-                   gr.update(choices=_passage_choices(answer), value=None),
-                   json.dumps(answer.to_dict(), ensure_ascii=False), "", answer,
-                   gr.update(choices=_right_choices(answer), value=""))
-
-        def reset():
-            return ([], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", "", None,
-                    gr.update(choices=RIGHT_NONE, value=""), "")
-
-        def give_feedback(verdict, answer, right_passage, selected_text, k, mode_chosen, generator_chosen):
-            if answer is None:
-                raise gr.Error("Ask a question first: feedback is about the last answer.")
-            try:
-                said = service.feedback(answer, verdict, right_passage or "", selected_text or "",
-                                        {"k": k, "retrieval_mode": mode_chosen, "generator": generator_chosen})
-            except RagError as exc:
-                raise gr.Error(str(exc)) from None
-            return f"✓ {render.escape_markdown(said)}", status_markdown()
-
-        def open_document(choice):
-            hidden = gr.update(visible=False, value=1)
-            if not choice:
-                return "", hidden, ""
-            source, start, end = _parse_choice(choice)
-            text = render.document_html(source, service.document(source), start, end)
-            pages = service.pages(source)
-            cited = next((p.number for p in pages_over(pages, start, max(end, start + 1))), None)
-            if cited is None:
-                return text, hidden, ""
-            last = max(p.number for p in pages)
-            slider = gr.update(visible=True, minimum=1, maximum=max(2, last), value=cited)
-            return text, slider, page_html(source, cited, start, end)
-
-        def turn_page(number, choice):
-            if not choice:
-                return ""
-            source, start, end = _parse_choice(choice)
-            return page_html(source, int(number), start, end)
-
-        def page_html(source, number, start, end):
-            image = service.page_image(source, number, start, end)
-            if image is None:
-                return render.no_page_html(source, number)
-            return render.page_picture(image, f"{source}, page {number}")
-
-        def add(uploaded, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
-            if not uploaded:
-                return gr.skip(), gr.skip(), gr.skip(), None
-            browser = request.cookies.get(BROWSER_COOKIE) if request else None
-            items = [(Path(_path_of(f)), _name_of(f)) for f in uploaded]
-            mine = [uploads.claim(browser, path) for path, _ in items]  # each claimed once, all of them
-            if not all(mine):  # another browser's file, or any file in the folder: left alone
-                _discard([path for (path, _), own in zip(items, mine) if own])
-                foreign = ", ".join(name for (_, name), own in zip(items, mine) if not own)
-                raise gr.Error(f"Not uploaded from this window (or too long ago): {foreign}. Add the file again.")
-            try:
-                result = service.add_files(items, progress=True, browser=browser)
-            except Cancelled:
-                return "Upload cancelled: nothing from it was indexed.", gr.skip(), gr.skip(), None
-            except RagError as exc:
-                raise gr.Error(render.without_paths(str(exc), places)) from None
-            finally:
-                _discard([path for path, _ in items])  # the browser's copy is never served back
-            message = render.without_paths(result.message(), places)
-            if result.refused and not result.added and not result.unchanged:
-                raise gr.Error(message)
-            return render.escape_markdown(message), gr.update(choices=service.sources()), status_markdown(), None
-
-        def cancel_uploads(request: gr.Request):
-            browser = request.cookies.get(BROWSER_COOKIE) if request else None
-            if browser and service.cancel_uploads(browser):
-                return "Cancelling: the upload stops after the page or batch it is on."
-            return "No upload of this window is being indexed."
-
-        app.load(status_markdown, None, status, api_name="status_markdown", queue=False)
-        app.load(refresh, None, [sources, examples], api_name=False, queue=False)
-        ask_inputs = [question, shown, turns, sources, top_k, mode, generator]
-        ask_outputs = [chat, shown, turns, citations, passage, answer_json, question, last_answer, right]
-        question.submit(respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask").then(
-            refresh_sources, None, sources, api_name=False, queue=False)  # uploads from other browsers
-        send.click(respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask").then(
-            refresh_sources, None, sources, api_name=False, queue=False)
-        examples.click(lambda sample: sample[0] if sample else gr.skip(), examples, question, api_name=False,
-                       queue=False, show_progress="hidden")
-        clear.click(reset, None, [chat, shown, turns, citations, passage, document, answer_json, question,
-                                  last_answer, right, feedback_note], api_name="clear")
-        for verdict, button in verdicts.items():
-            button.click(None, None, [selection], js=SELECTION_JS, queue=False).then(
-                lambda *args, verdict=verdict: give_feedback(verdict, *args),
-                [last_answer, right, selection, top_k, mode, generator], [feedback_note, status],
-                api_name=f"feedback_{verdict}", concurrency_limit=None)
-        passage.change(open_document, [passage], [document, page_number, page_view],
-                       api_name=False).then(None, js=SCROLL_TO_MARK)
-        page_number.input(turn_page, [page_number, passage], [page_view], api_name=False)  # the user turns it
-        # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
-        # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file
-        # in the cache for every file it passes on.
-        # Several browsers' uploads are read and embedded side by side (ChatService.add_files);
-        # the cancel goes around the queue, or it would wait behind the upload it is to stop.
-        files.upload(add, [files], [upload_note, sources, status, files], api_name="upload",
-                     concurrency_limit=UPLOAD_WORKERS, concurrency_id="index", preprocess=False)
-        stop_uploads.click(cancel_uploads, None, upload_note, api_name="cancel_uploads", queue=False)
+        window = _layout(service)
+        _wire(app, window, Handlers(service, uploads, window))
     return app
+
+
+@dataclass
+class Window:
+    """The components the handlers read and update."""
+
+    turns: gr.State  # (role, text) pairs of this browser session: what follow-ups resolve against
+    last_answer: gr.State  # the Answer feedback is about
+    shown: gr.State  # the conversation as shown: kept here, so no request carries it back
+    status: gr.Markdown
+    sources: gr.Dropdown
+    top_k: gr.Slider
+    mode: gr.Radio
+    generator: gr.Radio
+    files: gr.File
+    upload_note: gr.Markdown
+    stop_uploads: gr.Button
+    chat: gr.Chatbot
+    question: gr.Textbox
+    send: gr.Button
+    clear: gr.Button
+    right: gr.Dropdown
+    verdicts: dict
+    feedback_note: gr.Markdown
+    selection: gr.Textbox
+    examples: gr.Dataset
+    citations: gr.HTML
+    passage: gr.Dropdown
+    page_number: gr.Slider
+    page_view: gr.HTML
+    document: gr.HTML
+    answer_json: gr.Code
+
+
+def _layout(service: ChatService) -> Window:
+    """Left: the conversation and the feedback row; right: the citations panel, the full document
+    and the answer as JSON; the sidebar: the controls, the status and the upload box."""
+    states = {"turns": gr.State([]), "last_answer": gr.State(None), "shown": gr.State([])}
+    with gr.Sidebar(open=True, label="Settings"):
+        sidebar = _sidebar(service)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            conversation = _conversation()
+        with gr.Column(scale=2):
+            panel = _panel()
+    return Window(**states, **sidebar, **conversation, **panel)
+
+
+def _sidebar(service: ChatService) -> dict:
+    config = service.config
+    gr.Markdown("### Documents")
+    status = gr.Markdown("", elem_id="rag-status")
+    sources = gr.Dropdown(choices=[], multiselect=True, allow_custom_value=True, label="Only these documents",
+                          info="Empty: all documents", elem_id="rag-sources")
+    gr.Markdown("### Answers")
+    top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages to draw on", elem_id="rag-k")
+    mode = gr.Radio(list(RETRIEVAL_MODES), value=config.retrieval_mode, label="Retrieval", elem_id="rag-mode")
+    generators = service.generators()
+    names = [name for _, name in generators]
+    generator = gr.Radio(generators, value=config.generator if config.generator in names else names[0],
+                         label="Answerer", elem_id="rag-generator")
+    gr.Markdown("### Add documents")
+    files = gr.File(file_count="multiple", file_types=list(config.extensions), label="Upload", elem_id="rag-upload")
+    upload_note = gr.Markdown(f"{', '.join(config.extensions)} · up to {config.upload_max_mb:g} MB each",
+                              elem_id="rag-upload-note")
+    stop_uploads = gr.Button("Cancel my uploads", size="sm", elem_id="rag-upload-cancel")
+    return dict(status=status, sources=sources, top_k=top_k, mode=mode, generator=generator, files=files,
+                upload_note=upload_note, stop_uploads=stop_uploads)
+
+
+def _conversation() -> dict:
+    chat = gr.Chatbot(
+        label="Conversation", height=560, buttons=["copy", "copy_all"], sanitize_html=True,
+        allow_tags=False, render_markdown=True, feedback_options=None, elem_id="rag-chat",
+        placeholder="Ask about your documents. Every sentence of an answer cites its passage.",
+        latex_delimiters=[],
+    )
+    # The question box spans the conversation, as in any chat window; the buttons sit small under
+    # it (beside it, their minimum widths left the box a third of the row).
+    question = gr.Textbox(placeholder="Ask a question…", show_label=False, autofocus=True,
+                          max_lines=6, max_length=MAX_QUERY_CHARS, elem_id="rag-question")
+    with gr.Row(elem_id="rag-ask-row"):
+        send = gr.Button("Ask", variant="primary", size="sm", scale=0, min_width=90, elem_id="rag-ask")
+        clear = gr.Button("Clear conversation", size="sm", scale=0, min_width=150, elem_id="rag-clear")
+    with gr.Group(elem_id="rag-feedback"):
+        right = gr.Dropdown(choices=RIGHT_NONE, value="", label="Feedback on the last answer · the right "
+                            "passage (optional)", elem_id="rag-right")
+        with gr.Row():
+            verdicts = {verdict: gr.Button(label, size="sm", scale=0, min_width=7 * len(label) + 30,
+                                           elem_id=f"rag-fb-{verdict}")
+                        for verdict, label in FEEDBACK_BUTTONS.items()}
+        feedback_note = gr.Markdown("", elem_id="rag-fb-note")
+    selection = gr.Textbox(visible="hidden", elem_id="rag-selection")  # set by SELECTION_JS
+    examples = gr.Dataset(components=[question], samples=[], label="Examples", type="values",
+                          visible=False, elem_id="rag-examples")
+    return dict(chat=chat, question=question, send=send, clear=clear, right=right, verdicts=verdicts,
+                feedback_note=feedback_note, selection=selection, examples=examples)
+
+
+def _panel() -> dict:
+    gr.Markdown("### Citations")
+    citations = gr.HTML(render.citations_html(None), elem_id="rag-citations", js_on_load=None)
+    with gr.Accordion("Full document", open=False):
+        passage = gr.Dropdown(choices=[], label="Open the document at passage", elem_id="rag-open")
+        # a PDF also as its pages: the cited one first, its quote marked; any other on request
+        page_number = gr.Slider(1, 2, value=1, step=1, label="Page", visible=False, elem_id="rag-page-number")
+        page_view = gr.HTML("", elem_id="rag-page-view", js_on_load=None)
+        document = gr.HTML("", elem_id="rag-document", js_on_load=None)
+    with gr.Accordion("Answer as JSON", open=False):
+        # Text, not gr.JSON: Gradio keeps every session's last output values, and a parsed answer
+        # (passages and all) costs several times its text in objects.
+        answer_json = gr.Code(language="json", label="Answer", interactive=False, wrap_lines=True)
+    return dict(citations=citations, passage=passage, page_number=page_number, page_view=page_view,
+                document=document, answer_json=answer_json)
+
+
+def _wire(app, w: Window, h: Handlers) -> None:
+    app.load(h.status_markdown, None, w.status, api_name="status_markdown", queue=False)
+    app.load(h.refresh, None, [w.sources, w.examples], api_name=False, queue=False)
+    ask_inputs = [w.question, w.shown, w.turns, w.sources, w.top_k, w.mode, w.generator]
+    ask_outputs = [w.chat, w.shown, w.turns, w.citations, w.passage, w.answer_json, w.question, w.last_answer, w.right]
+    w.question.submit(h.respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask").then(
+        h.refresh_sources, None, w.sources, api_name=False, queue=False)  # uploads from other browsers
+    w.send.click(h.respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask").then(
+        h.refresh_sources, None, w.sources, api_name=False, queue=False)
+    w.examples.click(lambda sample: sample[0] if sample else gr.skip(), w.examples, w.question, api_name=False,
+                     queue=False, show_progress="hidden")
+    w.clear.click(h.reset, None, [w.chat, w.shown, w.turns, w.citations, w.passage, w.document, w.answer_json,
+                                  w.question, w.last_answer, w.right, w.feedback_note], api_name="clear")
+    for verdict, button in w.verdicts.items():
+        button.click(None, None, [w.selection], js=SELECTION_JS, queue=False).then(
+            functools.partial(h.give_feedback, verdict),
+            [w.last_answer, w.right, w.selection, w.top_k, w.mode, w.generator], [w.feedback_note, w.status],
+            api_name=f"feedback_{verdict}", concurrency_limit=None)
+    w.passage.change(h.open_document, [w.passage], [w.document, w.page_number, w.page_view],
+                     api_name=False).then(None, js=SCROLL_TO_MARK)
+    w.page_number.input(h.turn_page, [w.page_number, w.passage], [w.page_view], api_name=False)  # the user turns it
+    # preprocess=False: the handler takes Gradio's file records as they are (Gradio still checks
+    # they lie in its upload cache); gr.File's own preprocessing leaves an empty temporary file in
+    # the cache for every file it passes on. Several browsers' uploads are read and embedded side
+    # by side (ChatService.add_files); the cancel goes around the queue, or it would wait behind
+    # the upload it is to stop.
+    w.files.upload(h.add, [w.files], [w.upload_note, w.sources, w.status, w.files], api_name="upload",
+                   concurrency_limit=UPLOAD_WORKERS, concurrency_id="index", preprocess=False)
+    w.stop_uploads.click(h.cancel_uploads, None, w.upload_note, api_name="cancel_uploads", queue=False)
+
+
+class Handlers:
+    """What each event does, over the `ChatService`; our errors become a message in the window,
+    never a traceback. Updates are keyed by component: what a step leaves alone it does not name."""
+
+    def __init__(self, service: ChatService, uploads, window: Window) -> None:
+        self.service = service
+        self.uploads = uploads
+        self.w = window
+        self.places = _places(service.config)
+
+    def status_markdown(self):
+        return render.without_paths(self.service.status_markdown(), self.places)
+
+    def refresh(self):
+        """The document list and the examples, filled in per page load (after any login)."""
+        samples = [[q] for q in self.service.examples()]
+        return gr.update(choices=self.service.sources()), gr.Dataset(samples=samples, visible=bool(samples))
+
+    def refresh_sources(self):
+        return gr.update(choices=self.service.sources())
+
+    def respond(self, message, history, conversation, sources, k, mode, generator):
+        w = self.w
+        message = message or ""
+        if not message.strip():
+            raise gr.Error("Type a question first.")
+        if len(message) > MAX_QUERY_CHARS:  # refused before this session keeps a copy
+            raise gr.Error(f"The question is {len(message):,} characters long; the limit is {MAX_QUERY_CHARS:,}.")
+        history = [*(history or []), {"role": "user", "content": render.escape_markdown(message)},
+                   {"role": "assistant", "content": "…"}]
+        if generator != "extractive":  # an LLM takes seconds: show the question at once
+            yield {w.chat: history, w.question: ""}
+        answer, partial = None, ""
+        try:
+            for item in self.service.ask(message, k=k, mode=mode, sources=sources, history=conversation or [],
+                                         generator=generator):
+                if isinstance(item, Answer):
+                    answer = item
+                elif item and generator != "extractive":  # an extractive answer arrives whole
+                    partial += item
+                    history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
+                    yield {w.chat: history, w.question: ""}
+        except RagError as exc:
+            problem = render.without_paths(str(exc), self.places)
+            history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(problem)}"}
+            yield {w.chat: history, w.shown: history, w.question: ""}
+            return
+        history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
+        conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
+        yield {w.chat: history, w.shown: history, w.turns: conversation,
+               w.citations: render.citations_html(answer, self.service.page_image),
+               w.passage: gr.update(choices=_passage_choices(answer), value=None),
+               w.answer_json: json.dumps(answer.to_dict(), ensure_ascii=False), w.question: "",
+               w.last_answer: answer, w.right: gr.update(choices=_right_choices(answer), value="")}
+
+    def reset(self):
+        return ([], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", "", None,
+                gr.update(choices=RIGHT_NONE, value=""), "")
+
+    def give_feedback(self, verdict, answer, right_passage, selected_text, k, mode, generator):
+        if answer is None:
+            raise gr.Error("Ask a question first: feedback is about the last answer.")
+        try:
+            said = self.service.feedback(answer, verdict, right_passage or "", selected_text or "",
+                                         {"k": k, "retrieval_mode": mode, "generator": generator})
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        return f"✓ {render.escape_markdown(said)}", self.status_markdown()
+
+    def open_document(self, choice):
+        hidden = gr.update(visible=False, value=1)
+        if not choice:
+            return "", hidden, ""
+        source, start, end = _parse_choice(choice)
+        text = render.document_html(source, self.service.document(source), start, end)
+        pages = self.service.pages(source)
+        cited = next((p.number for p in pages_over(pages, start, max(end, start + 1))), None)
+        if cited is None:
+            return text, hidden, ""
+        last = max(p.number for p in pages)
+        slider = gr.update(visible=True, minimum=1, maximum=max(2, last), value=cited)
+        return text, slider, self._page_html(source, cited, start, end)
+
+    def turn_page(self, number, choice):
+        if not choice:
+            return ""
+        source, start, end = _parse_choice(choice)
+        return self._page_html(source, int(number), start, end)
+
+    def _page_html(self, source, number, start, end):
+        image = self.service.page_image(source, number, start, end)
+        if image is None:
+            return render.no_page_html(source, number)
+        return render.page_picture(image, f"{source}, page {number}")
+
+    def add(self, uploaded, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        from ui.guard import BROWSER_COOKIE
+
+        if not uploaded:
+            return gr.skip(), gr.skip(), gr.skip(), None
+        browser = request.cookies.get(BROWSER_COOKIE) if request else None
+        items = [(Path(_path_of(f)), _name_of(f)) for f in uploaded]
+        mine = [self.uploads.claim(browser, path) for path, _ in items]  # each claimed once, all of them
+        if not all(mine):  # another browser's file, or any file in the folder: left alone
+            _discard([path for (path, _), own in zip(items, mine) if own])
+            foreign = ", ".join(name for (_, name), own in zip(items, mine) if not own)
+            raise gr.Error(f"Not uploaded from this window (or too long ago): {foreign}. Add the file again.")
+        try:
+            result = self.service.add_files(items, progress=True, browser=browser)
+        except Cancelled:
+            return "Upload cancelled: nothing from it was indexed.", gr.skip(), gr.skip(), None
+        except RagError as exc:
+            raise gr.Error(render.without_paths(str(exc), self.places)) from None
+        finally:
+            _discard([path for path, _ in items])  # the browser's copy is never served back
+        message = render.without_paths(result.message(), self.places)
+        if result.refused and not result.added and not result.unchanged:
+            raise gr.Error(message)
+        return (render.escape_markdown(message), gr.update(choices=self.service.sources()), self.status_markdown(),
+                None)
+
+    def cancel_uploads(self, request: gr.Request):
+        from ui.guard import BROWSER_COOKIE
+
+        browser = request.cookies.get(BROWSER_COOKIE) if request else None
+        if browser and self.service.cancel_uploads(browser):
+            return "Cancelling: the upload stops after the page or batch it is on."
+        return "No upload of this window is being indexed."
 
 
 def _places(config) -> dict[str, str]:
