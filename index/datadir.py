@@ -14,38 +14,29 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from index.errors import StoreError
 
 BM25_PREFIX = "bm25-"
 
 
-def manifest(data_dir: Path) -> Path:
-    return data_dir / "manifest.sqlite"
+def _part(name: str) -> Callable[[Path], Path]:
+    def where(data_dir: Path) -> Path:
+        return data_dir / name
+
+    where.__name__ = where.__qualname__ = name.split(".")[0].replace("-", "_")
+    return where
 
 
-def chroma(data_dir: Path) -> Path:
-    return data_dir / "chroma"
-
-
-def onnx(data_dir: Path) -> Path:
-    return data_dir / "onnx"
-
-
-def lock(data_dir: Path) -> Path:
-    return data_dir / "index.lock"
-
-
-def feedback(data_dir: Path) -> Path:
-    return data_dir / "feedback.jsonl"
-
-
-def upload_cache(data_dir: Path) -> Path:
-    return data_dir / "tmp-uploads"
-
-
-def eval_cache(data_dir: Path) -> Path:
-    return data_dir / "eval-cache"
+manifest = _part("manifest.sqlite")
+chroma = _part("chroma")
+onnx = _part("onnx")
+lock = _part("index.lock")
+feedback = _part("feedback.jsonl")
+upload_cache = _part("tmp-uploads")
+eval_cache = _part("eval-cache")
 
 
 def unwritable(folder: Path, files: Iterable[Path] = ()) -> str | None:
@@ -73,3 +64,16 @@ def refused_write(folder: Path, files: Iterable[Path]) -> tuple[Path, OSError] |
         except OSError as exc:
             return path, exc
     return None
+
+
+def require_writable(data_dir: Path) -> None:
+    """Refuse up front, in one line, a data folder an index run may not write (read-only mount,
+    immutable flag, permissions), instead of failing at whichever file the run touches first."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the data folder {data_dir} ({exc.strerror or exc})") from None
+    denied = unwritable(data_dir, [lock(data_dir), chroma(data_dir), chroma(data_dir) / "chroma.sqlite3",
+                                   manifest(data_dir), manifest(data_dir).with_name("manifest.sqlite-wal")])
+    if denied:
+        raise StoreError(f"{denied}; indexing needs to write there")

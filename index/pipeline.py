@@ -22,7 +22,7 @@ from index import datadir, lexical, repair
 from index.chunk import ChunkPlan, TokenCounter, chunk_document
 from index.clean import clean
 from index.embedders import Embedder
-from index.errors import InputError, StoreError, model_mismatch
+from index.errors import InputError, model_mismatch
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
@@ -145,7 +145,7 @@ class Indexer:
     def run(self, paths: list[str | Path], rebuild: bool = False) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
-        self._require_writable()
+        datadir.require_writable(self.data_dir)
         stop_if_cancelled(self.read_options)  # the last moment to stop: from here on the run writes, and ends
         self.read_options = replace(self.read_options, cancelled=None)
         with write_lock(self.data_dir, self.lock_timeout):
@@ -163,22 +163,6 @@ class Indexer:
         return report
 
     # --- steps ----------------------------------------------------------------------------
-    def _require_writable(self) -> None:
-        """Refuse up front, in one line, a data folder we may not write (read-only mount, immutable
-        flag, permissions), instead of failing at whichever file the run touches first."""
-        from index.vectors import store_folder
-
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the data folder {self.data_dir} ({exc.strerror or exc})") from None
-        manifest = datadir.manifest(self.data_dir)
-        denied = datadir.unwritable(self.data_dir, [datadir.lock(self.data_dir), store_folder(self.data_dir),
-                                            store_folder(self.data_dir) / "chroma.sqlite3", manifest,
-                                            manifest.with_name(manifest.name + "-wal")])
-        if denied:
-            raise StoreError(f"{denied}; indexing needs to write there")
-
     def _check_model(self, manifest: Manifest) -> None:
         built_with = manifest.get_meta("embed_model")
         if built_with and built_with != self.embedder.name:

@@ -125,13 +125,13 @@ def test_recognising_stops_after_a_page_over_the_time_budget(monkeypatch):
 def test_reading_a_file_stops_at_its_time_budget_between_pages(monkeypatch):
     from index.readers import pdf
 
-    layer = pdf._text_layer
+    layer = pdf.text_layer
 
     def slow_layer(*args):
         time.sleep(0.2)
         return layer(*args)
 
-    monkeypatch.setattr(pdf, "_text_layer", slow_layer)
+    monkeypatch.setattr(pdf, "text_layer", slow_layer)
     many = make_pdf([[f"Page {n} says the lamp was lit on day {n}."] for n in range(1, 31)])
     started = time.perf_counter()
     with pytest.raises(InputError, match=r"reading stopped at page \d+ after 1 s; the limit is 0.5 s a file "
