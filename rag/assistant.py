@@ -33,6 +33,7 @@ class Assistant:
         self.config = config or (components.config if components else RagConfig.from_env())
         self.parts = components or Components.from_config(self.config)
         self.progress = progress
+        self._corpus = _Corpus(self)  # what answerers read, through this facade
 
     # --- indexing -------------------------------------------------------------------------
     def index(self, paths: list[str | Path], *, rebuild: bool = False,
@@ -110,7 +111,7 @@ class Assistant:
     def answerer(self, generator: str | None = None):
         """The answerer a question goes to (rag.answer): the configured backend's, or `generator`'s;
         built on first use and kept (an LLM's model stays loaded)."""
-        return self.parts.answerer(generator or self.config.generator, _Corpus(self))
+        return self.parts.answerer(generator or self.config.generator, self._corpus)
 
     def status(self) -> IndexStatus:
         """What the manifest says is indexed. Never fails on a damaged index: a manifest that cannot

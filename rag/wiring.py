@@ -75,12 +75,15 @@ class Components:
 
     def answerer(self, name: str, corpus):
         """The answerer of backend `name` (rag.answer), built once: an LLM's model stays loaded."""
-        with self._lock:
-            if name not in self._answerers:
-                from rag.answer import build
+        answerer = self._answerers.get(name)
+        if answerer is None:
+            with self._lock:
+                if name not in self._answerers:
+                    from rag.answer import build
 
-                self._answerers[name] = build(name, self.config, corpus)
-            return self._answerers[name]
+                    self._answerers[name] = build(name, self.config, corpus)
+                answerer = self._answerers[name]
+        return answerer
 
     def store(self):
         """The vector store: a new handle over the one client (Chroma shares one per folder)."""
