@@ -65,6 +65,7 @@ def test_many_threads_on_a_small_cache_get_what_one_thread_gets():
     assert wrong == [] and len(cache) <= 8
 
 
+@pytest.mark.slow  # four threads of searches
 def test_concurrent_searches_with_tiny_caches_match_a_single_threaded_run(seeds_index, monkeypatch):
     """A real retriever whose chunk, vector, text and sentence caches hold only a few entries,
     searched by 4 threads at once: every result equals the single-threaded one."""

@@ -128,6 +128,7 @@ def test_a_bad_verdict_or_a_double_mark_is_refused():
         feedback.record(_answer(), "missed", right=feedback.Span("a", 0, 1, "x"), not_in_documents=True)
 
 
+@pytest.mark.slow  # end to end: the chat service, then the CLI
 def test_the_chat_records_a_marked_span_and_the_cli_exports_it(seeds_index, tmp_path, cli):
     import shutil
 

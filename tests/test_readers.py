@@ -168,6 +168,7 @@ def test_printed_page_labels_name_the_pages():
     assert [(p.number, p.label) for p in reading.pages] == [(1, "xii"), (2, "1")]
 
 
+@pytest.mark.slow  # end to end: a PDF indexed by the real model, then asked
 def test_a_pdf_answer_cites_its_page(tmp_path, cli):
     docs = tmp_path / "docs"
     docs.mkdir()

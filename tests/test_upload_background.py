@@ -6,6 +6,8 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
+
 from index.pipeline import Indexer
 from rag.assistant import Assistant
 from rag.config import RagConfig
@@ -51,6 +53,7 @@ def test_a_question_is_answered_while_an_upload_is_being_embedded(seeds_index, t
     service.assistant.close()
 
 
+@pytest.mark.slow  # two real-model index runs
 def test_prepared_vectors_are_the_ones_a_plain_run_computes(corpus, tmp_path):
     """Embedding ahead of the switch-over changes nothing in what is stored."""
     ids = {}
