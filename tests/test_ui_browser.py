@@ -123,10 +123,21 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_marked_and_the_document_pa
     page.wait_for_function("() => document.querySelector('#rag-page-view img')?.alt.endsWith('page 1')", timeout=30_000)
 
 
+def _settled(page, selectors: list[str]) -> list[dict]:
+    """The boxes of `selectors` once the layout stops moving (the sidebar slides open on load, and
+    a measure taken meanwhile mixes two layouts)."""
+    last = None
+    for _ in range(50):
+        boxes = [page.locator(selector).bounding_box() for selector in selectors]
+        if boxes == last:
+            return boxes
+        last = boxes
+        page.wait_for_timeout(100)
+    return last
+
+
 def test_the_question_box_spans_the_conversation_and_the_buttons_are_small(page):
-    chat = page.locator("#rag-chat").bounding_box()
-    box = page.locator("#rag-question textarea").bounding_box()
-    ask_button = page.locator("#rag-ask").bounding_box()
+    chat, box, ask_button = _settled(page, ["#rag-chat", "#rag-question textarea", "#rag-ask"])
     assert box["width"] >= 0.9 * chat["width"], (box, chat)  # at 1400 pixels wide
     assert ask_button["width"] <= 0.25 * chat["width"] and ask_button["height"] <= 48
 
