@@ -32,8 +32,6 @@ class ChunkPlan:
     max_tokens: int
 
 
-# Sections that are not a document's own headings: the whole text, a page, a page's footnotes,
-# reader comments. A heading path ("CREATE INDEX › Parameters") is the passage's context.
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
     """Stable id: same document, span and text give the same id, so re-indexing is an upsert."""
     digest = hashlib.sha256(f"{doc_id}\x00{start}:{end}\x00{text}".encode()).hexdigest()

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from index.readers.base import PROSE_KINDS, Block
 from index.sentences import split_sentences
 
-# Zero-width characters, bidi embeddings/overrides/isolates, BOM, soft hyphen, word joiners.
-# Zero-width, joiner and direction characters (a regex class): they change how text displays or
-# splits without being seen. Dropped from what is indexed; shown as escapes where text is displayed.
+# Zero-width, joiner and direction characters and the BOM (a regex class): they change how text
+# displays or splits without being seen. Dropped from what is indexed (with the soft hyphen);
+# shown as escapes where text is displayed.
 FORMAT_CHARACTERS = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _INVISIBLE = re.compile(f"[\u00ad{FORMAT_CHARACTERS}]")
 _SPACE_LIKE = re.compile("[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")

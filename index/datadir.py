@@ -39,6 +39,14 @@ upload_cache = _part("tmp-uploads")
 eval_cache = _part("eval-cache")
 
 
+def written(data_dir: Path) -> list[Path]:
+    """The files and folders an index run writes (searching writes the manifest's WAL too): what
+    the writability probes try."""
+    db = manifest(data_dir)
+    return [lock(data_dir), chroma(data_dir), chroma(data_dir) / "chroma.sqlite3", db,
+            db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
+
 def unwritable(folder: Path, files: Iterable[Path] = ()) -> str | None:
     """Why `folder`, or one of `files` that exists, cannot be written; None when all can."""
     refused = refused_write(folder, files)
@@ -73,7 +81,6 @@ def require_writable(data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the data folder {data_dir} ({exc.strerror or exc})") from None
-    denied = unwritable(data_dir, [lock(data_dir), chroma(data_dir), chroma(data_dir) / "chroma.sqlite3",
-                                   manifest(data_dir), manifest(data_dir).with_name("manifest.sqlite-wal")])
+    denied = unwritable(data_dir, written(data_dir))
     if denied:
         raise StoreError(f"{denied}; indexing needs to write there")

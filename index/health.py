@@ -57,16 +57,14 @@ def check(data_dir: Path, open_store: Callable, command: str = "rag") -> list[Pr
     `open_store()` gives the VectorStore (it may raise our store errors); `command` starts each fix
     (e.g. "rag --data-dir X"), so that what is printed can be pasted as it is."""
     from index.manifest import open_verified
-    from index.vectors import store_folder
 
     path = datadir.manifest(data_dir)
     if not path.exists():
-        if store_folder(data_dir).is_dir() and any(store_folder(data_dir).iterdir()):
+        if datadir.chroma(data_dir).is_dir() and any(datadir.chroma(data_dir).iterdir()):
             return [Problem(MANIFEST_DAMAGED, f"the manifest {path} is missing but the vector store is not",
                             fix_command(command, "index --rebuild", []))]
         return []
-    refused = datadir.refused_write(data_dir, [store_folder(data_dir), store_folder(data_dir) / "chroma.sqlite3", path,
-                                  path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
+    refused = datadir.refused_write(data_dir, datadir.written(data_dir))
     if refused:
         where, exc = refused
         undo = {errno.EPERM: "chattr -R -i", errno.EROFS: "mount -o remount,rw"}.get(exc.errno, "chmod -R u+w")

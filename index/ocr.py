@@ -14,6 +14,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from index.pdfium_lock import PDFIUM
+
 log = logging.getLogger(__name__)
 
 SCALE = 300 / 72  # 300 dpi: at 200 the small print of a filing stamp came out garbled
@@ -65,8 +67,6 @@ def available() -> bool:
 def recognise(page) -> list[Line]:
     """The lines of a pypdfium2 page's image, top to bottom. Raises OcrUnavailable or PageTooLarge."""
     import numpy as np
-
-    from index.pdfium_lock import PDFIUM
 
     with PDFIUM:
         width, height = page.get_size()

@@ -26,14 +26,12 @@ def wipe(ix: Indexer) -> list[str]:
     """Drop everything for a rebuild. A store that cannot even be opened is moved aside whole
     (kept, in case something in it matters to someone) rather than opened: the rebuild must end
     with a working index whatever state the old one was in. Returns what was moved, as lines."""
-    from index.vectors import store_folder
-
     moved = []
     try:
         ix.store.drop()
     except IndexDamagedError as exc:
         # only an embedded store is reported damaged (a server's failures are StoreError)
-        folder = ix.opened_store.folder if ix.opened_store is not None else store_folder(ix.data_dir)
+        folder = ix.opened_store.folder if ix.opened_store is not None else datadir.chroma(ix.data_dir)
         if folder is None:
             raise
         forget(folder)
@@ -51,6 +49,7 @@ def wipe(ix: Indexer) -> list[str]:
     for folder in ix.data_dir.glob(f"{datadir.BM25_PREFIX}*"):
         shutil.rmtree(folder, ignore_errors=True)
     return moved
+
 
 def repair(ix: Indexer, manifest: Manifest) -> list[str]:
     """Bring the stores back in step with the manifest before syncing, from what survives:
@@ -86,6 +85,7 @@ def repair(ix: Indexer, manifest: Manifest) -> list[str]:
         done.append("rebuilt the lexical (BM25) index from the manifest")
     return [line for line in done if line]
 
+
 def _reconcile(ix: Indexer, manifest: Manifest) -> str:
     """After an interrupted run, or vectors lost or left over: drop vectors the manifest does
     not know, embed again the chunks whose vector is missing (from the manifest's own chunk
@@ -101,6 +101,7 @@ def _reconcile(ix: Indexer, manifest: Manifest) -> str:
     log.info("reconciled: %d stray vectors removed, %d chunks re-embedded", len(extra), len(missing))
     manifest.set_meta(bm25="")
     return "; ".join(part for part in (f"removed {len(extra)} stray vectors" if extra else "", embedded) if part)
+
 
 def _reembed(ix: Indexer, manifest: Manifest, chunk_ids: list[str]) -> str:
     """Embed these chunks again from the manifest's text and store them under their own ids:

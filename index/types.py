@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -99,6 +98,8 @@ class IndexReport:
         return not self.failed
 
 
+# Sections that are not a document's own headings: the whole text, a page, a page's footnotes,
+# reader comments. A heading path ("CREATE INDEX › Parameters") is the passage's context.
 _NOT_HEADINGS = re.compile(r"^(body|reader comments?\b.*|(footnotes, )?page \S+)$")
 _MAX_CONTEXT = 120  # characters: a deep path is cut from its start, its nearest headings kept
 

@@ -48,17 +48,12 @@ def connect(data_dir: Path, chroma_url: str | None):
         except Exception as exc:
             raise StoreError(f"cannot reach the Chroma server at {chroma_url} (RAG_CHROMA_URL): {exc}") from None
         return client
-    folder = store_folder(data_dir)
+    folder = datadir.chroma(data_dir)
     try:
         return chromadb.PersistentClient(path=str(folder), settings=settings)
     except Exception as exc:
         forget(folder)  # Chroma caches the instance that failed to start; the next try must not get it
         raise local_failure(folder, "opening it", exc) from None
-
-
-def store_folder(data_dir: Path) -> Path:
-    """Where the embedded store lives."""
-    return datadir.chroma(data_dir)
 
 
 def forget(folder: Path) -> None:
@@ -94,7 +89,7 @@ def lost_segment(data_dir: Path, collection: str) -> Path | None:
     Read from chroma.sqlite3 directly, before a client opens the store: Chroma silently recreates
     the folder from whatever its write-ahead log still holds, which after a flush is only the last
     writes. None when the folder is there, or the store cannot tell (no store, another layout)."""
-    database = store_folder(data_dir) / "chroma.sqlite3"
+    database = datadir.chroma(data_dir) / "chroma.sqlite3"
     if not database.is_file():
         return None
     try:
@@ -111,7 +106,7 @@ def lost_segment(data_dir: Path, collection: str) -> Path | None:
     except sqlite3.Error:
         return None  # unreadable: opening the store will say so
     for (segment,) in rows:
-        folder = store_folder(data_dir) / segment
+        folder = datadir.chroma(data_dir) / segment
         if has_vectors and not folder.is_dir():
             return folder
     return None

@@ -173,9 +173,9 @@ class ChatService:
         log.info("readers and query model ready in %.1f s", time.perf_counter() - started)
 
     def generators(self) -> list[tuple[str, str]]:
-        """The answerers this window offers, as (label, name): extractive, the LLM backend the config
-        names, and otherwise a local model this machine has (`rag models list`), run in-process
-        (loaded on first use, while the other answerers go on answering)."""
+        """The answerers this window offers, as (label, name): each backend of rag.backends this
+        configuration can use (extractive; a server's when RAG_LLM_BASE_URL is set; a local model
+        this machine has, run in-process and loaded on first use), and the configured one."""
         from rag import backends
 
         return backends.offered(self.config)

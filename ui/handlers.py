@@ -15,6 +15,7 @@ from rag.errors import Cancelled, RagError
 from rag.types import Answer, pages_over
 from ui import render
 from ui.chat import ChatService
+from ui.guard import BROWSER_COOKIE
 
 if TYPE_CHECKING:
     from ui.app import Window
@@ -118,11 +119,9 @@ class Handlers:
         return render.page_picture(image, f"{source}, page {number}")
 
     def add(self, uploaded, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
-        from ui.guard import BROWSER_COOKIE
-
         if not uploaded:
             return gr.skip(), gr.skip(), gr.skip(), None
-        browser = request.cookies.get(BROWSER_COOKIE) if request else None
+        browser = _browser(request)
         items = [(Path(_path_of(f)), _name_of(f)) for f in uploaded]
         mine = [self.uploads.claim(browser, path) for path, _ in items]  # each claimed once, all of them
         if not all(mine):  # another browser's file, or any file in the folder: left alone
@@ -144,12 +143,15 @@ class Handlers:
                 None)
 
     def cancel_uploads(self, request: gr.Request):
-        from ui.guard import BROWSER_COOKIE
-
-        browser = request.cookies.get(BROWSER_COOKIE) if request else None
+        browser = _browser(request)
         if browser and self.service.cancel_uploads(browser):
             return "Cancelling: the upload stops after the page or batch it is on."
         return "No upload of this window is being indexed."
+
+
+def _browser(request: gr.Request | None) -> str | None:
+    """Which browser sent the request (the cookie ui.guard sets), for its uploads."""
+    return request.cookies.get(BROWSER_COOKIE) if request else None
 
 
 def _places(config) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +109,7 @@ def store(source: Path, original_name: str, folder: Path, extensions: tuple[str,
     if target.is_symlink():
         raise InputError(f"'{name}' exists in the upload folder as a link and will not be replaced")
     partial = target.with_name(f".{name}.part")
-    shutil.copyfile(source, partial)
+    partial.write_bytes(data)  # the bytes checked above, not the temporary file read again
     previous = None
     if target.exists():
         previous = target.with_name(f".{name}.previous")

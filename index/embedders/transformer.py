@@ -93,7 +93,7 @@ class SentenceTransformerEmbedder:
         return self._session
 
     def ready_for_queries(self) -> None:
-        if self.export_dir is not None and not (self.export_dir / "model.onnx").exists():
+        if self.export_dir is not None and not OnnxSession.available(self.export_dir):
             export_onnx(self, self.export_dir)
 
     def config(self) -> dict[str, Any]:

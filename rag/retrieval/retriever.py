@@ -23,7 +23,6 @@ class Retriever:
         self._lexical = lexical
         self._manifest = manifest
         self.config = config
-        self.reranker = reranker
         self._stages = {mode: stages_for(mode, config, reranker) for mode in ("hybrid", "dense", "lexical")}
         self._doc_texts: LruCache[str, str] = LruCache(256)
         self._doc_pages: LruCache[str, tuple[PageRef, ...]] = LruCache(256)
