@@ -26,6 +26,8 @@ from index.errors import InputError, model_mismatch
 from index.load import Candidate, discover, read_document
 from index.lock import write_lock
 from index.manifest import Manifest
+from index.passages import PassageEmbedder
+from index.progress import Progress
 from index.readers.base import (DEFAULT_OPTIONS, READING_VERSION, Reading, ReadOptions, parts_of,
                                 stop_if_cancelled)
 from index.types import Chunk, Document, FileIssue, IndexReport
@@ -57,6 +59,7 @@ class Indexer:
         embed_cache: Path | None = None,
         read_options: ReadOptions = DEFAULT_OPTIONS,
         readings: Mapping[str, Reading] | None = None,
+        sentence_vectors: str = "exact",
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
@@ -75,7 +78,7 @@ class Indexer:
         # document's cleaned text hash and chunks (by doc id and bytes hash), the vectors of their texts.
         self._read_ahead: dict[Path, Document | _Unreadable] = {}
         self._planned: dict[tuple[str, str], tuple[str, list[Chunk]]] = {}
-        self._prepared: dict[str, np.ndarray] = {}
+        self.passages = PassageEmbedder(embedder, embed_cache, sentence_vectors)
 
     @property
     def opened_store(self) -> VectorStore | None:
@@ -110,10 +113,14 @@ class Indexer:
             self._read_ahead[candidate.path] = doc
             if known.get(doc.doc_id) != doc.byte_hash:
                 chunks.extend(self._plan(doc)[1])
-        texts = _texts_of(chunks)
-        if texts:
-            self._prepared.update(zip(texts, self._embed_with_progress(texts), strict=True))
-        return len(texts)
+        step = max(min(self.write_batch, 256), 1)  # a cancel is heard within one step
+        with self.bar(len(chunks), "chunk", "embedding") as bar:
+            def between(done: int) -> None:
+                bar.update(done)
+                stop_if_cancelled(self.read_options)
+
+            stop_if_cancelled(self.read_options)
+            return self.passages.prepare(chunks, step, between)
 
     def _known_hashes(self) -> dict[str, str]:
         path = datadir.manifest(self.data_dir)
@@ -124,16 +131,6 @@ class Indexer:
             return {doc_id: record.byte_hash for doc_id, record in manifest.docs().items()}
         finally:
             manifest.close()
-
-    def _embed_with_progress(self, texts: list[str]) -> np.ndarray:
-        step = max(min(self.write_batch, 256), 1)  # a cancel is heard within one step
-        parts = []
-        with self.bar(len(texts), "text", "embedding") as bar:
-            for start in range(0, len(texts), step):
-                stop_if_cancelled(self.read_options)
-                parts.append(self.embed(texts[start:start + step]))
-                bar.update(len(parts[-1]))
-        return np.concatenate(parts)
 
     def bar(self, total: int, unit: str, desc: str):
         """A progress bar when one was asked for and there is work to show; else one that shows
@@ -179,18 +176,27 @@ class Indexer:
             log.info("%d documents were indexed before page layouts were stored; reading them again", len(unpaged))
             manifest.forget_hash(unpaged)
         if manifest.get_meta("reading") != READING_VERSION:
-            known = manifest.docs()
-            if known:
-                log.info("the readers changed since this index was made; reading its %d documents again", len(known))
-                manifest.forget_hash(list(known))
+            self._redo_all(manifest, "the readers changed since this index was made; reading")
             manifest.set_meta(reading=READING_VERSION)  # what is written from now on is read the new way
+        if manifest.get_meta("sentence_vectors", "exact") != self.passages.mode:
+            self._redo_all(manifest, f"sentence vectors are now {self.passages.mode}; embedding")
+        manifest.set_meta(sentence_vectors=self.passages.mode)  # scores of one index must be comparable
+
+    @staticmethod
+    def _redo_all(manifest: Manifest, why: str) -> None:
+        known = manifest.docs()
+        if known:
+            log.info("%s its %d documents again", why, len(known))
+            manifest.forget_hash(list(known))
 
     def _sync(self, manifest: Manifest, paths: list[str | Path], report: IndexReport) -> None:
+        """Find what changed by the files' bytes (hashed, not parsed: a no-op run reads no document),
+        then read, embed and commit the changed files batch by batch (`_stream`)."""
         candidates, report.skipped, report.failed = discover(paths, self.extensions, ignore=(self.data_dir,))
         known = manifest.docs()
         roots = {Path(p).expanduser().resolve() for p in paths if Path(p).is_dir()}
         seen: set[str] = set()
-        fresh: list[Document] = []
+        changed: list[Candidate] = []
         for candidate in candidates:
             previous = known.get(candidate.doc_id)
             if previous and previous.root != str(candidate.root):
@@ -201,20 +207,32 @@ class Indexer:
                 ))
                 continue
             seen.add(candidate.doc_id)
-            doc = self._read(candidate, report, indexed=previous is not None)
-            if doc is None:
+            digest = self._byte_hash(candidate, report, indexed=previous is not None)
+            if digest is None:
                 continue
-            if previous and previous.byte_hash == doc.byte_hash:
-                report.unchanged.append(doc.doc_id)
+            if previous and previous.byte_hash == digest:
+                report.unchanged.append(candidate.doc_id)
+                self._read_ahead.pop(candidate.path, None)
             else:
-                fresh.append(doc)
-                report.notes.extend(FileIssue(str(candidate.path), note, failed=False) for note in doc.notes)
+                changed.append(candidate)
         removed = _removed(known, roots, seen, report)
-        fresh = self._with_orphaned_duplicates(fresh, known, removed, candidates, report)
-        work = self._plan_work(fresh, known, removed)
-        if not work and not removed and manifest.get_meta("bm25"):
+        changed += self._orphaned_duplicates(changed, known, removed, candidates, report)
+        if not changed and not removed and manifest.get_meta("bm25"):
             return
-        self._apply(manifest, work, removed, report)
+        self._apply(manifest, sorted(changed, key=lambda c: c.doc_id), known, removed, report)
+
+    def _byte_hash(self, candidate: Candidate, report: IndexReport, indexed: bool) -> str | None:
+        ahead = self._read_ahead.get(candidate.path)
+        if isinstance(ahead, Document) and _unchanged_since(candidate.path, ahead):
+            return ahead.byte_hash
+        try:
+            with candidate.path.open("rb") as f:
+                return hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError as exc:
+            reason = "cannot read: permission denied" if isinstance(exc, PermissionError) else \
+                f"cannot read: {exc.strerror or exc}"
+            report.failed.append(FileIssue(str(candidate.path), reason + (KEPT if indexed else "")))
+            return None
 
     def _read(self, candidate: Candidate, report: IndexReport, indexed: bool = False) -> Document | None:
         ahead = self._read_ahead.pop(candidate.path, None)
@@ -230,31 +248,15 @@ class Indexer:
             report.failed.append(FileIssue(str(candidate.path), str(exc) + (KEPT if indexed else "")))
             return None
 
-    def _with_orphaned_duplicates(self, fresh, known, removed, candidates, report) -> list[Document]:
+    @staticmethod
+    def _orphaned_duplicates(changed, known, removed, candidates, report) -> list[Candidate]:
         """A duplicate whose original is removed or changed must be indexed in its own right."""
-        gone = set(removed) | {d.doc_id for d in fresh}
+        gone = set(removed) | {c.doc_id for c in changed}
         orphans = {d for d, rec in known.items() if rec.duplicate_of in gone and d not in gone}
-        if not orphans:
-            return fresh
-        by_id = {c.doc_id: c for c in candidates}
-        for doc_id in sorted(orphans):
-            if doc_id in by_id and (doc := self._read(by_id[doc_id], report, indexed=True)):
-                report.unchanged.remove(doc_id)
-                fresh.append(doc)
-        return fresh
-
-    def _plan_work(self, fresh: list[Document], known, removed: list[str]) -> list[_Work]:
-        changing = {d.doc_id for d in fresh} | set(removed)
-        primaries = {rec.text_hash: d for d, rec in known.items() if rec.duplicate_of is None and d not in changing}
-        work: list[_Work] = []
-        for doc in sorted(fresh, key=lambda d: d.doc_id):
-            text_hash, chunks = self._plan(doc)
-            original = primaries.setdefault(text_hash, doc.doc_id)
-            if original != doc.doc_id:
-                work.append(_Work(doc, text_hash, original, [], doc.doc_id not in known))
-                continue
-            work.append(_Work(doc, text_hash, None, chunks, doc.doc_id not in known))
-        return work
+        found = [c for c in candidates if c.doc_id in orphans]
+        for candidate in found:
+            report.unchanged.remove(candidate.doc_id)
+        return found
 
     def _plan(self, doc: Document) -> tuple[str, list[Chunk]]:
         """The hash of the document's cleaned text and its chunks (depend only on its bytes)."""
@@ -269,10 +271,10 @@ class Indexer:
     def tokens(self) -> TokenCounter:
         return self.embedder.tokens()
 
-    def _apply(self, manifest: Manifest, work: list[_Work], removed: list[str], report: IndexReport) -> None:
-        needs_vectors = any(w.chunks for w in work)
-        dimension = self.embedder.dimension if needs_vectors else None
-        collection = self.store.open(self.embedder.name, dimension, create=needs_vectors)
+    def _apply(self, manifest: Manifest, changed: list[Candidate], known, removed: list[str],
+               report: IndexReport) -> None:
+        dimension = self.embedder.dimension if changed else None
+        collection = self.store.open(self.embedder.name, dimension, create=bool(changed))
         if collection is not None:
             built_with = self.store.metadata.get("embed_model")
             manifest.set_meta(state="dirty", embed_model=built_with or self.embedder.name,
@@ -284,55 +286,52 @@ class Indexer:
             manifest.remove_docs(removed)
             report.removed.extend(removed)
             report.chunks_deleted += len(stale)
-        self._write_batches(manifest, work, report)
+        self._stream(manifest, changed, known, removed, report)
         ids, texts, docs = manifest.all_chunks()
         name = lexical.build(self.data_dir, ids, texts, docs)
         manifest.set_meta(bm25=name, state="clean")
+        manifest.checkpoint()
         lexical.drop_others(self.data_dir, name)
-        if needs_vectors:
+        if report.chunks_written:
             self.embedder.ready_for_queries()
 
-    def _write_batches(self, manifest: Manifest, work: list[_Work], report: IndexReport) -> None:
+    def _stream(self, manifest: Manifest, changed: list[Candidate], known, removed: list[str],
+                report: IndexReport) -> None:
+        """Read, chunk, embed and commit the changed files in order, a batch of about `write_batch`
+        chunks at a time: memory holds one batch, and a kill keeps every batch committed (the next
+        run finds those files unchanged and goes on from there)."""
+        changing = {c.doc_id for c in changed} | set(removed)
+        primaries = {rec.text_hash: d for d, rec in known.items() if rec.duplicate_of is None and d not in changing}
         batch: list[_Work] = []
         pending = 0
-        with self.bar(sum(len(w.chunks) for w in work), "chunk", "embedding") as bar:
-            for item in work:
-                batch.append(item)
-                pending += len(item.chunks)
+        with Progress(self.progress, changed) as progress:
+            for candidate in changed:
+                doc = self._read(candidate, report, indexed=candidate.doc_id in known)
+                progress.read(candidate)
+                if doc is None:
+                    continue
+                report.notes.extend(FileIssue(str(candidate.path), note, failed=False) for note in doc.notes)
+                text_hash, chunks = self._plan(doc)
+                original = primaries.setdefault(text_hash, doc.doc_id)
+                duplicate_of = original if original != doc.doc_id else None
+                batch.append(_Work(doc, text_hash, duplicate_of, [] if duplicate_of else chunks, doc.doc_id not in known))
+                pending += len(batch[-1].chunks)
                 if pending >= self.write_batch:
-                    self._write(manifest, batch, report, bar)
+                    progress.wrote(self._write(manifest, batch, report))
                     batch, pending = [], 0
             if batch:
-                self._write(manifest, batch, report, bar)
+                progress.wrote(self._write(manifest, batch, report))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if self._prepared:
-            missing = [t for t in texts if t not in self._prepared]
-            computed = dict(zip(missing, self._compute(missing), strict=True)) if missing else {}
-            return np.stack([self._prepared[t] if t in self._prepared else computed[t] for t in texts])
-        return self._compute(texts)
+        return self.passages.embed(texts)
 
-    def _compute(self, texts: list[str]) -> np.ndarray:
-        if self.embed_cache is None:
-            return self.embedder.embed(texts)
-        from index.embed_cache import EmbeddingCache
-
-        cache = EmbeddingCache(self.embed_cache)
-        try:
-            return cache.embed(self.embedder.name, texts, self.embedder.embed)
-        finally:
-            cache.close()
-
-    def _write(self, manifest: Manifest, batch: list[_Work], report: IndexReport, bar) -> None:
+    def _write(self, manifest: Manifest, batch: list[_Work], report: IndexReport) -> int:
         chunks = [c for w in batch for c in w.chunks]
         old = manifest.chunk_ids([w.doc.doc_id for w in batch])
         sentence_vectors = {}
         if chunks:
-            texts = _texts_of(chunks)
-            vectors = self.embed(texts)
-            row = {text: i for i, text in enumerate(texts)}
-            self.store.upsert(chunks, vectors[[row[c.indexed_text] for c in chunks]])
-            sentence_vectors = {c.chunk_id: vectors[[row[t] for t in c.sentence_inputs()]] for c in chunks}
+            vectors, sentence_vectors = self.passages.vectors(chunks)
+            self.store.upsert(chunks, vectors)
         manifest.replace_docs([(w.doc, w.text_hash, w.duplicate_of, w.chunks) for w in batch], sentence_vectors)
         stale = sorted(old - {c.chunk_id for c in chunks})
         if stale:
@@ -343,7 +342,8 @@ class Indexer:
             (report.added if w.is_new else report.changed).append(w.doc.doc_id)
             if w.duplicate_of:
                 report.duplicates[w.doc.doc_id] = w.duplicate_of
-        bar.update(len(chunks))
+            self._planned.pop((w.doc.doc_id, w.doc.byte_hash), None)  # done with: memory holds one batch
+        return len(chunks)
 
 
 KEPT = "; its indexed version is kept"
@@ -365,11 +365,6 @@ def _unchanged_since(path: Path, doc: Document | _Unreadable) -> bool:
     except OSError:
         return False
     return stat.st_size == doc.size and stat.st_mtime == doc.mtime
-
-
-def _texts_of(chunks: list[Chunk]) -> list[str]:
-    """Chunks and their sentences, for one embedding pass; overlapping chunks share sentences."""
-    return list(dict.fromkeys([c.indexed_text for c in chunks] + [t for c in chunks for t in c.sentence_inputs()]))
 
 
 def _removed(known: dict, roots: set[Path], seen: set[str], report: IndexReport) -> list[str]:

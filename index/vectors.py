@@ -188,12 +188,12 @@ class VectorStore:
         with self._translated("writing vectors"):
             for i in range(0, len(chunks), step):
                 part = chunks[i:i + step]
+                # Only what a search filters on: the texts live in the manifest (a copy here cost
+                # 2 KB a chunk in Chroma's full-text index, which nothing searched).
                 self._collection.upsert(
                     ids=[c.chunk_id for c in part],
                     embeddings=vectors[i:i + step],
-                    documents=[c.text for c in part],
-                    metadatas=[{"source": c.doc_id, "start_char": c.start_char, "end_char": c.end_char,
-                                "section": c.section} for c in part],
+                    metadatas=[{"source": c.doc_id} for c in part],
                 )
 
     def delete(self, ids: list[str]) -> None:

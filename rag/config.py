@@ -41,6 +41,9 @@ class RagConfig:
     max_read_seconds: float = 600.0  # reading one file (its OCR included), checked between pages
     max_ocr_seconds: float = 60.0  # recognising one scanned page; past it the later scans are reported, not read
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
+    device: str = "auto"  # where the embedding model runs: auto (CUDA when torch sees it) | cpu | cuda
+    sentence_vectors: str = "exact"  # exact (each sentence embedded too) | pooled (one pass per chunk; index.passages)
+    embed_precision: str = "auto"  # auto (bf16 where the CPU has it, fp16 on a GPU, else fp32) | fp32 | bf16 | fp16 | int8
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery
     lock_timeout: float = 10.0  # seconds a second `rag index` waits for the first
@@ -107,6 +110,12 @@ class RagConfig:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not '{self.fusion}'")
         if self.llm_dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"llm_dtype must be auto, float32 or bfloat16, not '{self.llm_dtype}' (RAG_LLM_DTYPE)")
+        from index.embedders.device import check as check_device
+
+        check_device(self.device, self.embed_precision)
+        if self.sentence_vectors not in ("exact", "pooled"):
+            raise ConfigError(f"sentence vectors must be exact or pooled, not '{self.sentence_vectors}' "
+                              "(RAG_SENTENCE_VECTORS)")
         backends.get(self.generator)  # a name the backend table does not hold is one line here
         if self.query_backend not in QUERY_BACKENDS:
             raise ConfigError(f"query backend must be one of {', '.join(QUERY_BACKENDS)}, not '{self.query_backend}'")

@@ -19,16 +19,18 @@ DEFAULT_SCHEME = "sentence-transformers"
 
 
 def register(scheme: str, factory: Callable[..., Embedder]) -> None:
-    """`factory(name, data_dir=, batch_size=, query_backend=, models_dir=)` builds the embedders
+    """`factory(name, data_dir=, batch_size=, query_backend=, models_dir=, device=, precision=)` builds the embedders
     whose name is `scheme` or starts with `scheme:`."""
     _FACTORIES[scheme] = factory
 
 
 def build(name: str, data_dir: Path | None = None, batch_size: int = 16, query_backend: str = "auto",
-          models_dir: Path | None = None) -> Embedder:
-    """`models_dir`: where `rag models pull OWNER/REPO` keeps the models it fetched."""
+          models_dir: Path | None = None, device: str = "auto", precision: str = "auto") -> Embedder:
+    """`models_dir`: where `rag models pull OWNER/REPO` keeps the models it fetched; `device` and
+    `precision`: index.embedders.device."""
     factory = _FACTORIES.get(name.partition(":")[0], _FACTORIES[DEFAULT_SCHEME])
-    return factory(name, data_dir=data_dir, batch_size=batch_size, query_backend=query_backend, models_dir=models_dir)
+    return factory(name, data_dir=data_dir, batch_size=batch_size, query_backend=query_backend, models_dir=models_dir,
+                   device=device, precision=precision)
 
 
 register(DEFAULT_SCHEME, transformer.build)

@@ -8,6 +8,7 @@ chunk never runs past what the model reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +33,13 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Documents' vectors: one L2-normalised float32 row per text."""
+        ...
+
+    def embed_passages(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+                       ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Documents' vectors (as `embed`) and, for each text, one unit vector per (start, end)
+        character span of it, from the same reading of the text (a row of zeros for a span the
+        model did not read): a passage's sentences are scored without a second pass."""
         ...
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -57,6 +57,12 @@ class HashingEmbedder:
                 out[row, 0] = 1.0  # no words: still a unit vector
         return out
 
+    def embed_passages(self, texts: list[str], spans) -> tuple[np.ndarray, list[np.ndarray]]:
+        """As a model's: each span's vector is made from the span's own words."""
+        pooled = [self.embed([text[a:b] for a, b in text_spans]) if len(text_spans) else
+                  np.zeros((0, self._dimension), np.float32) for text, text_spans in zip(texts, spans, strict=True)]
+        return self.embed(texts), pooled
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
