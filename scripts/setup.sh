@@ -11,8 +11,14 @@ fi
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # Pin torch to its CPU wheel first: an unpinned install resolves to a CUDA build with
 # gigabytes of NVIDIA libraries. (Elsewhere, add --index-url https://download.pytorch.org/whl/cpu.)
+# On a machine with an NVIDIA GPU, RAG_TORCH_INDEX=https://download.pytorch.org/whl/cu128 installs
+# the CUDA build instead; RAG_DEVICE=auto then embeds on the GPU (README: GPU).
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-    pip install "torch==2.13.0"
+    if [ -n "${RAG_TORCH_INDEX:-}" ]; then
+        pip install "torch==2.13.0" --index-url "$RAG_TORCH_INDEX"
+    else
+        pip install "torch==2.13.0"
+    fi
 fi
 extras=""
 [ "${1:-}" = "dev" ] && extras="[dev]"

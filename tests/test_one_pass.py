@@ -184,3 +184,17 @@ def test_a_no_op_run_parses_no_document_and_a_run_commits_as_it_reads(tmp_path, 
     again = assistant.index([docs])
     assert len(again.unchanged) == 12 and parsed == [], "an unchanged file is hashed, not parsed"
     assistant.close()
+
+
+@pytest.mark.real_model
+def test_the_int8_model_is_quantized_here_and_checked_before_use(tmp_path):
+    model = embedders.build("all-MiniLM-L6-v2", data_dir=tmp_path, precision="int8")
+    assert model.runtime == ("cpu", "int8"), "the quantized model agrees with float32 on the probes"
+    export = next((tmp_path / "onnx").iterdir())
+    assert (export / "model-int8.onnx").stat().st_size < 0.8 * (export / "model.onnx").stat().st_size
+    probes = list(device.PROBES)
+    assert np.min(np.sum(model.embed(probes) * model.embed_at(probes, "fp32"), axis=1)) >= device.AGREEMENT
+    vectors, pooled = model.embed_passages(["The keeper lit the lamp. It burned all night."], [[(0, 24), (25, 45)]])
+    assert vectors.shape == (1, 384) and pooled[0].shape == (2, 384)
+    query = model.embed_query("Who lit the lamp?")
+    assert float(query @ vectors[0]) > 0.3, "questions go through the same int8 model"

@@ -127,6 +127,9 @@ def quantize(export_dir: Path) -> bool:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source, tmp = export_dir / MODEL_FILE, export_dir / (INT8_FILE + ".tmp")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer advises "pre-processing" on the root logger at every call
     try:
         graph = onnx.load(str(source), load_external_data=False).graph
         weights = {i.name for i in graph.initializer}
@@ -139,6 +142,8 @@ def quantize(export_dir: Path) -> bool:
         log.warning("int8 quantization failed (%s); embedding at float32", exc)
         tmp.unlink(missing_ok=True)
         return False
+    finally:
+        root.setLevel(level)
     tmp.replace(export_dir / INT8_FILE)
     return True
 

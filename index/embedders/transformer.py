@@ -91,6 +91,9 @@ class SentenceTransformerEmbedder:
             if self._int8 is None:
                 return False
         agreement = float(np.min(np.sum(self.embed_at(probes, precision) * reference, axis=1)))
+        if precision == "int8":  # queries, in processes without torch, use it only if documents do
+            (self.export_dir / INT8_CHECK).write_text(json.dumps(
+                {"agreement": agreement, "used": agreement >= devices.AGREEMENT}))
         if agreement < devices.AGREEMENT:
             log.warning("%s at %s differs from float32 (least cosine %.4f < %.2f on probe texts); using float32",
                         self.name, precision, agreement, devices.AGREEMENT)
@@ -171,7 +174,7 @@ class SentenceTransformerEmbedder:
     def _query_session(self) -> OnnxSession | None:
         if self._session is not None or self.query_backend == "torch" or self.export_dir is None:
             return self._session
-        model_file = INT8_FILE if self.precision_setting == "int8" else MODEL_FILE
+        model_file = INT8_FILE if self.precision_setting == "int8" and _int8_used(self.export_dir) else MODEL_FILE
         if not OnnxSession.available(self.export_dir, model_file):  # an index run may export it later
             if self.query_backend == "onnx" and not self._warned:
                 self._warned = True
@@ -240,6 +243,16 @@ def max_seq_length_of(model: ModelRef) -> int:
         if cfg.exists():
             return int(json.loads(cfg.read_text())["max_seq_length"])
     return SentenceTransformerEmbedder(model).max_seq_length
+
+
+INT8_CHECK = "int8-check.json"  # the quantized model's agreement with float32, and whether it is used
+
+
+def _int8_used(export_dir: Path) -> bool:
+    try:
+        return bool(json.loads((export_dir / INT8_CHECK).read_text())["used"])
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def _int8_session(embedder: SentenceTransformerEmbedder) -> OnnxSession | None:
