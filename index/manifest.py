@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import sqlite3
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from index.sentences import split_sentences
 from index.types import Chunk, Document, SentenceSpan
 
 log = logging.getLogger(__name__)
+
+_WAL_KEPT = 4 * 1024 * 1024  # bytes of write-ahead log kept between runs
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -123,6 +126,7 @@ class Manifest:
             # takes the setting (an existing one keeps its pages).
             self._db.execute("PRAGMA page_size=65536")
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_KEPT}")
             self._db.executescript(_SCHEMA)
             if not self._has_column("docs", "layout"):  # written before layouts were stored
                 self._db.execute("ALTER TABLE docs ADD COLUMN layout TEXT")
@@ -139,10 +143,22 @@ class Manifest:
     def close(self) -> None:
         self._db.close()
 
+    def hold_snapshot(self) -> dict[str, str]:
+        """Keep every later read on what is committed now (readers: rag.retrieval.generation) and
+        return the snapshot's `state` and `bm25`. sqlite3 runs each SELECT in its own snapshot
+        unless a transaction is begun by hand. The connection closes when this object is dropped:
+        sqlite3 connections sit in a reference cycle of their own (their statement cache) and would
+        pin the WAL until a full garbage collection."""
+        self._db.execute("BEGIN")
+        meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'bm25')").fetchall())
+        weakref.finalize(self, self._db.close)
+        return meta
+
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the file and empty it (a run's WAL grows to the size of
-        everything it wrote); a reader still on an older snapshot just leaves part of it for later."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        """Fold the write-ahead log into the file (a run's WAL grows to the size of everything it
+        wrote), as far as readers on older snapshots allow, without waiting for them; the WAL file
+        is cut back to `_WAL_KEPT` bytes when SQLite next starts it over."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _has_column(self, table: str, column: str) -> bool:
         return any(row[1] == column for row in self._db.execute(f"PRAGMA table_info({table})"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -61,6 +62,15 @@ class Assistant:
     # --- search ---------------------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                sources: Sequence[str] | None = None) -> list[Hit]:
+        return self._search(self._newest_retriever, query, k=k, mode=mode, sources=sources)
+
+    def _newest_retriever(self):
+        self.parts.refresh()
+        return self.parts.retriever
+
+    def _search(self, retriever_of: Callable, query: str, *, k: int | None, mode: str | None,
+                sources: Sequence[str] | None) -> list[Hit]:
+        """`search`, on the retriever `retriever_of()` gives once the arguments are checked."""
         query = check_query(query)
         k = self.config.top_k if k is None else k
         if not 1 <= k <= MAX_K:
@@ -68,17 +78,17 @@ class Assistant:
         mode = mode or self.config.retrieval_mode
         if mode not in RETRIEVAL_MODES:
             raise InputError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{mode}'")
-        retriever = self.parts.retriever
-        return retriever.search(query, k, mode, self._check_sources(sources))
+        retriever = retriever_of()
+        return retriever.search(query, k, mode, self._check_sources(retriever, sources))
 
-    def _check_sources(self, sources: Sequence[str] | None) -> list[str] | None:
+    def _check_sources(self, retriever, sources: Sequence[str] | None) -> list[str] | None:
         """The chosen files, each one the index holds: a misspelt name would otherwise filter
         everything out and look like "the documents don't say"."""
         if sources is None:
             return None
         if isinstance(sources, str):
             sources = [sources]
-        known = set(self.parts.manifest(required=True).sources())
+        known = set(retriever.sources())
         unknown = [s for s in sources if s not in known]
         if unknown:
             raise InputError(unknown_sources(unknown, sorted(known)))
@@ -106,7 +116,9 @@ class Assistant:
         from rag.followup import turns
 
         request = Request(check_query(question), turns(history), k, list(sources) if sources else None, mode)
-        yield from self.answerer(generator).stream(request)
+        answerer = self.answerer(generator)
+        self.parts.refresh()
+        yield from self._corpus.pinned(answerer.stream(request))
 
     def answerer(self, generator: str | None = None):
         """The answerer a question goes to (rag.answer): the configured backend's, or `generator`'s;
@@ -121,6 +133,7 @@ class Assistant:
 
         counts, meta, sources = {"documents": 0, "chunks": 0}, {}, []
         try:
+            self.parts.refresh()
             manifest = self.parts.manifest(required=False)
             if manifest:
                 counts, sources = manifest.counts(), manifest.sources()
@@ -190,22 +203,51 @@ class Assistant:
 
 class _Corpus:
     """What answerers read, through the facade: search with its checks, and the retriever's
-    document texts, similarity and vocabulary (built on first use)."""
+    document texts, similarity and vocabulary (built on first use). Within `pinned`, all of it
+    comes from the one retriever an answer started with."""
 
     def __init__(self, assistant: Assistant) -> None:
         self._assistant = assistant
+        self._pins = threading.local()
+
+    def pinned(self, stream: Iterator) -> Iterator:
+        """`stream` (an answer), reading one generation of the index throughout: the retriever it
+        first reads, whatever another thread switches to meanwhile. Pinned per step, not per
+        stream: a web server may run the steps of one answer on different threads."""
+        held: list = []
+        try:
+            while True:
+                before = getattr(self._pins, "held", None)
+                self._pins.held = held
+                try:
+                    item = next(stream)
+                except StopIteration:
+                    return
+                finally:
+                    self._pins.held = before
+                yield item
+        finally:
+            stream.close()
+
+    def _retriever(self):
+        held = getattr(self._pins, "held", None)
+        if held is None:
+            return self._assistant.parts.retriever
+        if not held:
+            held.append(self._assistant.parts.retriever)
+        return held[0]
 
     def search(self, query, *, k=None, mode=None, sources=None):
-        return self._assistant.search(query, k=k, mode=mode, sources=sources)
+        return self._assistant._search(self._retriever, query, k=k, mode=mode, sources=sources)
 
     def doc_text(self, source: str) -> str:
-        return self._assistant.parts.retriever.doc_text(source)
+        return self._retriever().doc_text(source)
 
     def similarity(self, a: str, b: str) -> float:
-        return self._assistant.parts.retriever.similarity(a, b)
+        return self._retriever().similarity(a, b)
 
     def vocabulary(self):
-        return self._assistant.parts.retriever.vocabulary
+        return self._retriever().vocabulary
 
 
 def check_query(query: str) -> str:

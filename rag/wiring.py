@@ -11,18 +11,21 @@ answers; one thread builds, the others wait).
     answerers   rag.answer, by backend (rag.backends)       built on first use, then kept
     indexer     index.pipeline.Indexer                      a new one per run, with the embedder above
 
-The readers (manifest, lexical index, retriever) are opened on first use and dropped by
-`reset()` when an index run changes what they read; the embedder and the answerers stay.
+The readers (manifest, lexical index, retriever) are opened on first use, on one snapshot of the
+manifest; `refresh()`, asked before each question, moves them to a newer generation of the index
+that any process committed (rag.retrieval.generation), and `reset()` drops them before this
+process writes the index. The embedder and the answerers stay.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from index import datadir
-from index.errors import REPAIR, IndexDamagedError, IndexMissingError, model_mismatch
+from index.errors import REPAIR, IndexDamagedError, IndexMissingError, RagError, model_mismatch
 from index.readers.base import Reading
 from rag.config import RagConfig
 
@@ -39,6 +42,9 @@ class Components:
         self._manifest = None
         self._answerers: dict[str, object] = {}
         self._lock = threading.RLock()
+        self._watch = None  # rag.retrieval.generation.Generations, made on first use
+        self._stamp = None  # the manifest's commit when the readers' snapshot was taken
+        self._snapshot_at = 0.0  # when it was taken (time.monotonic)
 
     @classmethod
     def from_config(cls, config: RagConfig) -> Components:
@@ -58,7 +64,8 @@ class Components:
                     cfg = self.config
                     self._embedder = embedders.build(cfg.embed_model, data_dir=cfg.data_dir,
                                                      batch_size=cfg.embed_batch_size, query_backend=cfg.query_backend,
-                                                     models_dir=models_folder(cfg))
+                                                     models_dir=models_folder(cfg), device=cfg.device,
+                                                     precision=cfg.embed_precision)
         return self._embedder
 
     @property
@@ -109,14 +116,24 @@ class Components:
             data_dir=cfg.data_dir, embedder=self.embedder, store=self.store, plan=plan,
             max_bytes=int(cfg.max_file_mb * 1_000_000), extensions=cfg.extensions,
             write_batch=cfg.write_batch, lock_timeout=cfg.lock_timeout, progress=progress,
+            sentence_vectors=cfg.sentence_vectors,
             embed_cache=cfg.embed_cache, read_options=cfg.read_options(progress=progress, cancelled=cancelled),
             readings=readings,
         )
 
-    # --- readers, reopened after an index run ---------------------------------------------
+    # --- readers, moved to each new generation of the index -------------------------------
+    @property
+    def _generations(self):
+        if self._watch is None:
+            from rag.retrieval.generation import Generations
+
+            self._watch = Generations(datadir.manifest(self.config.data_dir))
+        return self._watch
+
     def manifest(self, required: bool):
-        """The manifest, open; None when nothing is indexed yet (IndexMissingError if `required`)."""
-        from index.manifest import open_verified
+        """The manifest, open on one read snapshot; None when nothing is indexed yet
+        (IndexMissingError if `required`)."""
+        from rag.retrieval.generation import open_snapshot
 
         with self._lock:
             if self._manifest is None:
@@ -126,8 +143,64 @@ class Components:
                         raise IndexMissingError(
                             f"nothing is indexed in {self.config.data_dir} yet; run `rag index PATH` first")
                     return None
-                self._manifest = open_verified(path)
+                # stamped before the snapshot: a commit in between is taken for a newer generation
+                self._stamp = self._generations.stamp()
+                self._manifest, self._snapshot_at = open_snapshot(path), time.monotonic()
             return self._manifest
+
+    def refresh(self) -> None:
+        """Move the readers to the newest complete generation of the index when one was committed
+        since they were opened, by this process or another (rag.retrieval.generation). A few
+        microseconds when none was, so it is asked before every question. Answers in flight keep
+        the readers they started with; a generation that cannot be opened leaves this one serving."""
+        from rag.retrieval import generation
+
+        stamp = self._stamp
+        if self._manifest is None:
+            return
+        if self._generations.newer_than(stamp):
+            with self._lock:
+                if self._stamp is stamp and self._manifest is not None:  # not switched by another thread meanwhile
+                    self._switch()
+        elif time.monotonic() - self._snapshot_at > generation.RENEW_AFTER_S:
+            self._renew()
+
+    def _switch(self) -> None:
+        from rag.retrieval.generation import complete
+
+        kept = self._manifest, self._retriever, self._stamp
+        # dropped, not closed: answers in flight still read them (closed when the last lets go)
+        self._manifest = self._retriever = None
+        try:
+            self.manifest(required=True)
+            if kept[1] is not None:
+                self._retriever = self._open_retriever()
+            if complete({key: self._manifest.get_meta(key) or "" for key in ("state", "bm25")}):
+                log.info("switched to the index generation with BM25 %s", self._manifest.get_meta("bm25"))
+                return
+            stamp = kept[2]  # another run began meanwhile: its end is the generation to switch to
+        except RagError as exc:
+            log.warning("the index changed, but its new generation cannot be opened (%s); answering from the "
+                        "one before", exc)
+            stamp = self._stamp  # tried again at the next commit, not at every question
+        if self._manifest is not None and self._manifest is not kept[0]:
+            self._manifest.close()
+        self._manifest, self._retriever = kept[0], kept[1]
+        self._stamp = stamp
+
+    def _renew(self) -> None:
+        """The readers' snapshot taken again when nothing was committed since (the same rows), so
+        that it pins no WAL frame and the next index run can start the WAL over."""
+        from rag.retrieval.generation import renewed
+
+        with self._lock:
+            self._snapshot_at = time.monotonic()
+            manifest = renewed(datadir.manifest(self.config.data_dir), self._generations, self._stamp)
+            if manifest is None:
+                return
+            self._manifest = manifest  # the one before is closed when the last read in flight lets go of it
+            if self._retriever is not None:
+                self._retriever.use_manifest(manifest)
 
     @property
     def retriever(self):
@@ -152,7 +225,7 @@ class Components:
         if built_with and built_with != self.embedder.name:
             raise model_mismatch(built_with, self.embedder.name)
         try:
-            lexical = self._lexical_index(manifest)
+            manifest, lexical = self._lexical_index()
             # A new client each time the readers are reopened (cheap: Chroma shares one instance per
             # folder): after `rag index --rebuild` moved a damaged store aside, the old one is stale.
             self._client = None
@@ -166,25 +239,34 @@ class Components:
                     "run `rag index PATH` first"
                 )
         except IndexDamagedError as exc:
-            if not exc.fix.endswith(" PATH") or not manifest.roots():
+            roots = self._manifest.roots() if self._manifest is not None else []
+            if not exc.fix.endswith(" PATH") or not roots:
                 raise
             # name the folders that were indexed, as `rag status` does
             raise IndexDamagedError(exc.what, fix_command("rag", exc.fix[len("rag "):-len(" PATH")],
-                                                          manifest.roots())) from None
+                                                          roots)) from None
         return Retriever(self.embedder, vectors, lexical, manifest, cfg, self.reranker)
 
-    def _lexical_index(self, manifest):
-        """The BM25 index the manifest names (None for an index without one)."""
+    def _lexical_index(self):
+        """The manifest and the BM25 index its snapshot names (None for an index without one). A
+        run that ends between taking the snapshot and reading that folder drops the folder: the
+        snapshot is then taken again, once."""
+        manifest = self.manifest(required=True)
+        try:
+            return manifest, self._load_lexical(manifest)
+        except IndexDamagedError:
+            if not self._generations.newer_than(self._stamp):
+                raise
+        manifest.close()
+        self._manifest = None
+        manifest = self.manifest(required=True)
+        return manifest, self._load_lexical(manifest)
+
+    def _load_lexical(self, manifest):
         from index import lexical
 
         name = manifest.get_meta("bm25")
-        try:
-            return lexical.load(self.config.data_dir / name, manifest.chunk_docs) if name else None
-        except IndexDamagedError:
-            newer = manifest.get_meta("bm25")  # a `rag index` running now may have just replaced it
-            if newer == name:
-                raise
-            return lexical.load(self.config.data_dir / newer, manifest.chunk_docs) if newer else None
+        return lexical.load(self.config.data_dir / name, manifest.chunk_docs) if name else None
 
     def reset(self) -> None:
         """Drop the readers: the next use opens what an index run left."""
@@ -193,6 +275,9 @@ class Components:
                 self._manifest.close()
             self._manifest = None
             self._retriever = None
+            self._stamp = None
 
     def close(self) -> None:
         self.reset()
+        if self._watch is not None:
+            self._watch.close()

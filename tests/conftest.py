@@ -7,6 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +35,7 @@ class CliResult:
 
 # Tests that start the chat window, drive a browser, build the answer sets' indexes or run a real
 # LLM are `slow`: `pytest -m "not slow"` is the inner loop, the whole suite is CI.
-SLOW_FIXTURES = frozenset({"chat_app", "answers", "planted_index"})
+SLOW_FIXTURES = frozenset({"chat_app", "answers", "planted_index", "chroma_server"})
 SLOW_MARKERS = ("browser", "real_model", "llm")
 
 
@@ -147,6 +151,39 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def chroma_run(folder: Path) -> Iterator[str]:
+    """A real `chroma run` server storing into `folder`, on a free loopback port; yields its URL
+    (for RAG_CHROMA_URL) once it answers, and stops it afterwards."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chromadb package ships the `chroma` command"
+    port = free_port()
+    proc = subprocess.Popen([chroma, "run", "--path", str(folder), "--port", str(port), "--host", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None, "chroma run exited"
+                assert time.monotonic() < deadline, "chroma run did not come up in 60 s"
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory) -> Iterator[str]:
+    """The URL of a real `chroma run` server, one per test module."""
+    with chroma_run(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS, TRUMP_QUESTION, run_subprocess
+from tests.conftest import SEEDS, TRUMP_QUESTION, free_port, run_subprocess
 
-pytestmark = pytest.mark.slow  # starts a Chroma server
+pytestmark = pytest.mark.slow  # starts a Chroma server (the `chroma_server` fixture, in conftest)
 
 QUERIES = [TRUMP_QUESTION, "What did KT Chong say about BRICS?", "Where did the trilateral talks take place?",
            "Who heads the Russian delegation?"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert chroma, "the chromadb package ships the `chroma` command"
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([chroma, "run", "--path", str(folder), "--port", str(port), "--host", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None, "chroma run exited"
-            assert time.monotonic() < deadline, "chroma run did not come up in 60 s"
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 def test_server_gives_the_same_results_as_the_embedded_store(chroma_server, seeds_index, tmp_path):
@@ -68,7 +32,7 @@ def test_server_gives_the_same_results_as_the_embedded_store(chroma_server, seed
 
 
 def test_unreachable_server_is_one_clear_line(tmp_path):
-    env = {"RAG_DATA_DIR": tmp_path / "data", "RAG_CHROMA_URL": f"http://127.0.0.1:{_free_port()}"}
+    env = {"RAG_DATA_DIR": tmp_path / "data", "RAG_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
     result = run_subprocess("index", SEEDS, env=env, timeout=120)
     assert result.returncode == 2
     assert "cannot reach the Chroma server" in result.stderr and "RAG_CHROMA_URL" in result.stderr

@@ -31,6 +31,11 @@ class Retriever:
         self._chunks: LruCache[str, object] = LruCache(8192)
         self._sentence_vectors: LruCache[str, np.ndarray] = LruCache(4096)
 
+    def use_manifest(self, manifest) -> None:
+        """Read `manifest` from now on: a new snapshot of the same generation (so the caches stay
+        true), rag.wiring's renewal."""
+        self._manifest = manifest
+
     def search(self, query: str, k: int, mode: str = "hybrid", sources: list[str] | None = None) -> list[Hit]:
         search = Search(query, k, sources, self, depth=max(k, self.config.candidates))
         for stage in self._stages[mode]:
@@ -72,6 +77,10 @@ class Retriever:
     def vocabulary(self) -> dict[str, float]:
         """Every term of the corpus, with its idf (empty without a lexical index)."""
         return self._lexical.idf if self._lexical is not None else {}
+
+    def sources(self) -> list[str]:
+        """The indexed documents, as this retriever's snapshot of the manifest lists them."""
+        return self._manifest.sources()
 
     def doc_text(self, source: str) -> str:
         """The original text of a document, which citations quote (cached: it is read per hit)."""
