@@ -28,7 +28,7 @@ _BLOCK = {
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 _CHROME = re.compile(r"(?i)^(nav|navbar|navheader|navfooter|navigation|breadcrumbs?|menu|menubar|sidebar|toc|"
-                     r"skip-?link|site-?header|site-?footer|pagination|pager|cookie-?banner)$")
+                     r"skip-?link|site-?header|site-?footer|pagination|pager|cookie-?banner|headerlink)$")
 
 
 @dataclass(frozen=True)
@@ -171,12 +171,20 @@ def _is_chrome(attrs) -> bool:
     return False
 
 
+def _without_site_name(title: str, found: list[tuple[str, str, int]]) -> str:
+    """The page's own title when <title> is its first heading plus the site's name ("Embedding
+    kobjects — The Linux Kernel documentation"): the site's name would head every section path."""
+    first = next((text for kind, text, _ in found if kind == "heading"), "")
+    rest = title[len(first):].lstrip() if first and title.startswith(first) else ""
+    return first if rest[:1] in tuple("—–-|:·") and rest else title
+
+
 def html_to_text(html: str) -> HtmlText:
     parser = _Extractor()
     parser.feed(html)
     parser.close()
     found = parser.blocks
-    title = " ".join(parser.title.split())
+    title = _without_site_name(" ".join(parser.title.split()), found)
     if title and not (found and found[0][1].startswith(title)):
         found = [("heading", title, 0), *found]
     parts: list[str] = []

@@ -328,3 +328,18 @@ def test_a_pdf_that_turns_unreadable_keeps_its_indexed_version(tmp_path, cli):
     assert again.code == 1 and "the PDF is encrypted" in again.err and "Traceback" not in again.err
     hits = cli("search", "lighthouse rebuilt storm", "--json", env=env).json()
     assert hits and hits[0]["source"] == "report.pdf"  # the indexed version is kept
+
+
+def test_a_site_name_in_the_title_and_sphinx_permalinks_stay_out_of_heading_paths():
+    from index.html_text import html_to_text
+
+    page = ('<html><head><title>Embedding kobjects — The Linux Kernel documentation</title></head><body>'
+            '<h1>Embedding kobjects<a class="headerlink" href="#e" title="Permalink to this heading">¶</a></h1>'
+            '<p>It is rare for kernel code to create a standalone kobject.</p>'
+            '<h2>Initialization<a class="headerlink" href="#i">¶</a></h2><p>Code must call kobject_init.</p>'
+            '</body></html>')
+    text = html_to_text(page)
+    assert [h.path for h in text.headings] == ["Embedding kobjects", "Embedding kobjects › Initialization"]
+    assert "¶" not in text.text and "Linux Kernel documentation" not in text.text
+    plain = html_to_text("<title>CREATE INDEX</title><h1>CREATE INDEX</h1><p>Define a new index.</p>")
+    assert [h.path for h in plain.headings] == ["CREATE INDEX"]

@@ -68,7 +68,7 @@ def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tup
 # Bumped when the same bytes are indexed differently (a reader's text, blocks or headings, sentence
 # roles, what a sentence is embedded as): an index made by another version reads every document
 # again on the next `rag index`.
-READING_VERSION = "5"
+READING_VERSION = "6"
 BLOCK_KINDS = ("paragraph", "heading", "item", "code", "row")
 # Kinds whose line breaks are the file's wrapping, read as spaces: a sentence runs on across them.
 PROSE_KINDS = frozenset({"paragraph", "heading", "item"})
