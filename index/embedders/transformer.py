@@ -38,6 +38,10 @@ from index.errors import ConfigError
 log = logging.getLogger(__name__)
 
 Spans = Sequence[tuple[int, int]]
+# Batches padded to a multiple of this many tokens: oneDNN keeps kernels and buffers for every input
+# shape it meets, and bfloat16 ones are large. Measured on 292 PostgreSQL pages: peak memory 1,353 MB
+# unpadded, 957 MB at 8, 869 MB at 32, in the same time (119, 115, 119 s).
+_PAD = 32
 
 
 def onnx_dir(data_dir: Path, model_name: str) -> Path:
@@ -159,7 +163,7 @@ class SentenceTransformerEmbedder:
 
         device = self.runtime[0]
         encoded = tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_seq_length,
-                            return_offsets_mapping=True, return_tensors="pt")
+                            return_offsets_mapping=True, return_tensors="pt", pad_to_multiple_of=_PAD)
         offsets = encoded.pop("offset_mapping").numpy()
         features = {name: tensor.to(device) for name, tensor in encoded.items()}
         with torch.inference_mode(), _autocast(device, precision):
