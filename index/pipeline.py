@@ -253,7 +253,8 @@ class Indexer:
         """A duplicate whose original is removed or changed must be indexed in its own right."""
         gone = set(removed) | {c.doc_id for c in changed}
         orphans = {d for d, rec in known.items() if rec.duplicate_of in gone and d not in gone}
-        found = [c for c in candidates if c.doc_id in orphans]
+        unchanged = set(report.unchanged)  # an orphan that could not even be hashed stays as it was
+        found = [c for c in candidates if c.doc_id in orphans and c.doc_id in unchanged]
         for candidate in found:
             report.unchanged.remove(candidate.doc_id)
         return found
