@@ -1,6 +1,7 @@
 """Every file and folder a data folder holds, named once.
 
     manifest.sqlite   documents, chunks, sentence vectors and metadata (index.manifest)
+    sentences.sqlite  sentence vectors made at question time for a lazy index (index.sentence_cache)
     chroma/           the embedded vector store (index.vectors; absent with a Chroma server)
     bm25-<hash>/      the lexical index of the manifest's chunks (index.lexical)
     onnx/             query exports of embedding models (index.embedders.transformer)
@@ -31,6 +32,7 @@ def _part(name: str) -> Callable[[Path], Path]:
 
 
 manifest = _part("manifest.sqlite")
+sentence_cache = _part("sentences.sqlite")
 chroma = _part("chroma")
 onnx = _part("onnx")
 lock = _part("index.lock")

@@ -233,6 +233,7 @@ class Manifest:
 
         `sentence_vectors` maps a chunk id to one row per sentence of that chunk; stored compactly
         (`pack_rows`: int8 with a scale per row, a quarter of float32, cosine scores within 0.005).
+        A chunk without them (a lazy index's) keeps its sentence spans, with dimension 0.
         """
         sentence_vectors = sentence_vectors or {}
         with self._db:
@@ -251,9 +252,7 @@ class Manifest:
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
-                    [(c.chunk_id, pack_spans(c.sentences), -sentence_vectors[c.chunk_id].shape[1],
-                      pack_rows(sentence_vectors[c.chunk_id]))
-                     for c in chunks if c.chunk_id in sentence_vectors],
+                    [(c.chunk_id, pack_spans(c.sentences), *packed_rows(sentence_vectors.get(c.chunk_id))) for c in chunks],
                 )
 
     def _delete_chunks(self, doc_id: str) -> None:
@@ -346,7 +345,8 @@ class Manifest:
         return found
 
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
-        """Unit-length float32 sentence vectors per chunk, one row per `Chunk.sentences` entry."""
+        """Unit-length float32 sentence vectors per chunk, one row per `Chunk.sentences` entry (none
+        for a chunk indexed without them: index.sentence_cache makes those)."""
         found: dict[str, np.ndarray] = {}
         if not self.has_sentences:
             return found
@@ -354,7 +354,8 @@ class Manifest:
             part = chunk_ids[start:start + 500]
             marks = ",".join("?" * len(part))
             for chunk_id, dimension, blob in self._db.execute(
-                f"SELECT chunk_id, dimension, vectors FROM sentences WHERE chunk_id IN ({marks})", part,
+                f"SELECT chunk_id, dimension, vectors FROM sentences WHERE chunk_id IN ({marks}) AND dimension != 0",
+                part,
             ):
                 found[chunk_id] = unpack_rows(blob, dimension)
         return found
@@ -366,6 +367,14 @@ class Manifest:
         rows = self._db.execute(
             "SELECT DISTINCT c.doc_id FROM chunks c LEFT JOIN sentences s ON s.chunk_id = c.chunk_id "
             "WHERE s.chunk_id IS NULL ORDER BY c.doc_id")
+        return [r[0] for r in rows]
+
+    def unembedded_sentences(self) -> list[str]:
+        """Documents whose chunks were stored without sentence vectors (by a lazy run)."""
+        if not self.has_sentences:
+            return []
+        rows = self._db.execute("SELECT DISTINCT c.doc_id FROM chunks c JOIN sentences s ON s.chunk_id = c.chunk_id "
+                                "WHERE s.dimension = 0 ORDER BY c.doc_id")
         return [r[0] for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -381,6 +390,11 @@ class Manifest:
         command must name to re-read them."""
         return [r[0] for r in self._db.execute("SELECT DISTINCT root FROM docs ORDER BY root")]
 
+
+
+def packed_rows(rows: np.ndarray | None) -> tuple[int, bytes]:
+    """(dimension, blob) of a chunk's sentence vectors as stored; (0, b"") when there are none."""
+    return (0, b"") if rows is None else (-rows.shape[1], pack_rows(rows))
 
 
 def pack_rows(rows: np.ndarray) -> bytes:

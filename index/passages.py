@@ -1,5 +1,5 @@
 """Chunks into vectors: each chunk's own vector and its sentences' vectors (quote selection scores
-sentences against the question), in one of two ways (`RAG_SENTENCE_VECTORS`):
+sentences against the question), in one of three ways (`RAG_SENTENCE_VECTORS`):
 
 - `exact` (the default): each sentence is also embedded on its own, under the chunk's headings
   (`Chunk.sentence_inputs`: "The default is 100." under "CREATE TABLE › fillfactor" is about
@@ -9,6 +9,9 @@ sentences against the question), in one of two ways (`RAG_SENTENCE_VECTORS`):
   the model was trained on whole texts, not on spans of one: measured on the seeds' dev questions,
   answer evidence fell from 0.696 to 0.611 (docs/scale.md), so it is not the default. A sentence
   the model did not read (headings pushed it past the window) is embedded on its own.
+- `lazy`: one forward pass per chunk, and no sentence vectors stored; they are made as `exact`
+  makes them when a chunk is first retrieved (`index.sentence_cache`), so the answers are those of
+  `exact` and the cost moves to the first questions that reach each chunk.
 
 Vectors are kept by what determines them (the texts and sentence spans), so overlapping or
 repeated chunks are embedded once, and `EmbeddingCache` can keep them across data folders.
@@ -26,8 +29,8 @@ from index.embedders import Embedder
 from index.types import Chunk
 
 Key = tuple[str, int, tuple[tuple[int, int], ...]]  # text embedded, length of its headings, sentences' spans
-Vectors = tuple[np.ndarray, np.ndarray]  # a chunk's vector, its sentences' vectors (one row each)
-MODES = ("exact", "pooled")
+Vectors = tuple[np.ndarray, np.ndarray | None]  # a chunk's vector, its sentences' (one row each; None: lazy)
+MODES = ("exact", "lazy", "pooled")
 
 
 def key_of(chunk: Chunk) -> Key:
@@ -60,13 +63,14 @@ class PassageEmbedder:
         return len(keys)
 
     def vectors(self, chunks: list[Chunk]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(one vector per chunk, in order; each chunk's sentence vectors by chunk id)."""
+        """(one vector per chunk, in order; each chunk's sentence vectors by chunk id, none when lazy)."""
         keys = [key_of(c) for c in chunks]
         found = {k: self._ready.pop(k) for k in set(keys) if k in self._ready}
         wanted = [k for k in dict.fromkeys(keys) if k not in found]
         found.update(zip(wanted, self._compute(wanted), strict=True))
         rows = [found[k] for k in keys]
-        return np.stack([r[0] for r in rows]), {c.chunk_id: r[1] for c, r in zip(chunks, rows, strict=True)}
+        return np.stack([r[0] for r in rows]), {c.chunk_id: r[1] for c, r in zip(chunks, rows, strict=True)
+                                                if r[1] is not None}
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Chunk vectors alone (a repair re-embedding chunks whose vectors were lost)."""
@@ -75,6 +79,8 @@ class PassageEmbedder:
     def _compute(self, keys: list[Key]) -> list[Vectors]:
         if self.mode == "exact":
             return self._exact(keys)
+        if self.mode == "lazy":
+            return [(vector, None) for vector in self._embed_texts([k[0] for k in keys])]
         if self.cache is None:
             return self._pooled(keys)
         from index.embed_cache import EmbeddingCache

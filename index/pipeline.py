@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import datadir, lexical, repair
+from index import datadir, lexical, repair, sentence_cache
 from index.chunk import ChunkPlan, TokenCounter, chunk_document
 from index.clean import clean
 from index.embedders import Embedder
@@ -59,7 +60,7 @@ class Indexer:
         embed_cache: Path | None = None,
         read_options: ReadOptions = DEFAULT_OPTIONS,
         readings: Mapping[str, Reading] | None = None,
-        sentence_vectors: str = "exact",
+        sentence_vectors: str = "lazy",
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
@@ -178,9 +179,15 @@ class Indexer:
         if manifest.get_meta("reading") != READING_VERSION:
             self._redo_all(manifest, "the readers changed since this index was made; reading")
             manifest.set_meta(reading=READING_VERSION)  # what is written from now on is read the new way
-        if manifest.get_meta("sentence_vectors", "exact") != self.passages.mode:
-            self._redo_all(manifest, f"sentence vectors are now {self.passages.mode}; embedding")
-        manifest.set_meta(sentence_vectors=self.passages.mode)  # scores of one index must be comparable
+        made, mode = manifest.get_meta("sentence_vectors", "exact"), self.passages.mode
+        if made != mode and "pooled" in (made, mode):  # scores of one index must be comparable
+            self._redo_all(manifest, f"sentence vectors are now {mode}; embedding")
+        elif made == "lazy" and mode == "exact":  # an exact index stores every chunk's
+            unembedded = manifest.unembedded_sentences()
+            if unembedded:
+                log.info("embedding the sentences of %d documents indexed without them", len(unembedded))
+                manifest.forget_hash(unembedded)
+        manifest.set_meta(sentence_vectors=mode)
 
     @staticmethod
     def _redo_all(manifest: Manifest, why: str) -> None:
@@ -293,8 +300,20 @@ class Indexer:
         manifest.set_meta(bm25=name, state="clean")
         manifest.checkpoint()
         lexical.drop_others(self.data_dir, name)
+        if removed or report.changed:
+            self._forget_sentences()
         if report.chunks_written:
             self.embedder.ready_for_queries()
+
+    def _forget_sentences(self) -> None:
+        """Drop the question-time sentence vectors of chunks this run removed (index.sentence_cache)."""
+        try:
+            gone = sentence_cache.prune(datadir.sentence_cache(self.data_dir), datadir.manifest(self.data_dir))
+        except sqlite3.Error as exc:  # a cache: what it keeps of removed chunks is never read
+            log.warning("could not tidy %s: %s", datadir.sentence_cache(self.data_dir), exc)
+            return
+        if gone:
+            log.info("forgot the sentence vectors of %d removed chunks", gone)
 
     def _stream(self, manifest: Manifest, changed: list[Candidate], known, removed: list[str],
                 report: IndexReport) -> None:

@@ -44,7 +44,8 @@ def wipe(ix: Indexer) -> list[str]:
     if damage:
         log.info("%s", damage)
         moved.append(f"moved the damaged manifest aside to {_move_aside(manifest)}")
-    for path in [manifest, *ix.data_dir.glob("manifest.sqlite-*")]:
+    cache = datadir.sentence_cache(ix.data_dir)
+    for path in [manifest, *ix.data_dir.glob("manifest.sqlite-*"), cache, *ix.data_dir.glob(cache.name + "-*")]:
         path.unlink(missing_ok=True)
     for folder in ix.data_dir.glob(f"{datadir.BM25_PREFIX}*"):
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,7 +42,7 @@ class RagConfig:
     max_ocr_seconds: float = 60.0  # recognising one scanned page; past it the later scans are reported, not read
     embed_batch_size: int = 16  # measured fastest on 2-core CPUs (less padding than 64)
     device: str = "auto"  # where the embedding model runs: auto (CUDA when torch sees it) | cpu | cuda
-    sentence_vectors: str = "exact"  # exact (each sentence embedded too) | pooled (one pass per chunk; index.passages)
+    sentence_vectors: str = "lazy"  # lazy (made at first retrieval) | exact (embedded while indexing) | pooled (index.passages)
     embed_precision: str = "auto"  # auto (bf16 where the CPU has it, fp16 on a GPU, else fp32) | fp32 | bf16 | fp16 | int8
     embed_cache: Path | None = None  # SQLite file caching vectors by (model, text); off when unset
     write_batch: int = 1024  # chunks embedded and committed together: the unit of crash recovery
@@ -113,8 +113,8 @@ class RagConfig:
         from index.embedders.device import check as check_device
 
         check_device(self.device, self.embed_precision)
-        if self.sentence_vectors not in ("exact", "pooled"):
-            raise ConfigError(f"sentence vectors must be exact or pooled, not '{self.sentence_vectors}' "
+        if self.sentence_vectors not in ("exact", "lazy", "pooled"):
+            raise ConfigError(f"sentence vectors must be exact, lazy or pooled, not '{self.sentence_vectors}' "
                               "(RAG_SENTENCE_VECTORS)")
         backends.get(self.generator)  # a name the backend table does not hold is one line here
         if self.query_backend not in QUERY_BACKENDS:

@@ -217,6 +217,7 @@ class Components:
         missing or damaged is an IndexDamagedError naming it and its repair (never a search that
         silently finds nothing, never a traceback from SQLite, bm25s or Chroma)."""
         from index.health import fix_command
+        from index.sentence_cache import SentenceCache
         from rag.retrieval import Retriever
 
         cfg = self.config
@@ -245,7 +246,8 @@ class Components:
             # name the folders that were indexed, as `rag status` does
             raise IndexDamagedError(exc.what, fix_command("rag", exc.fix[len("rag "):-len(" PATH")],
                                                           roots)) from None
-        return Retriever(self.embedder, vectors, lexical, manifest, cfg, self.reranker)
+        sentences = SentenceCache(datadir.sentence_cache(cfg.data_dir), self.embedder.name, self.embedder.embed_queries)
+        return Retriever(self.embedder, vectors, lexical, manifest, cfg, self.reranker, sentences)
 
     def _lexical_index(self):
         """The manifest and the BM25 index its snapshot names (None for an index without one). A
@@ -274,6 +276,8 @@ class Components:
             if self._manifest is not None:
                 self._manifest.close()
             self._manifest = None
+            if self._retriever is not None:
+                self._retriever.close()
             self._retriever = None
             self._stamp = None
 

@@ -46,6 +46,11 @@ class Embedder(Protocol):
         """A question's vector, comparable with the documents' (often a faster path to the same)."""
         ...
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Short texts' vectors made at question time (a lazy index's sentences, index.sentence_cache),
+        on the query path: comparable with `embed`'s, without loading what only indexing needs."""
+        ...
+
     def ready_for_queries(self) -> None:
         """Called after a run stored vectors: prepare the fast query path (may do nothing)."""
         ...

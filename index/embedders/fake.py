@@ -66,6 +66,9 @@ class HashingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)
+
     def ready_for_queries(self) -> None:
         pass
 

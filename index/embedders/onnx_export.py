@@ -47,14 +47,21 @@ class OnnxSession:
     def available(export_dir: Path, model_file: str = MODEL_FILE) -> bool:
         return (export_dir / model_file).exists() and (export_dir / "meta.json").exists()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tok.encode_batch(texts)
-        arrays = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        return self._session.run(["embedding"], {name: arrays[name] for name in self._inputs})[0]
+    def embed(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Vectors of `texts`, read in batches of alike lengths (one batch pads every text to the
+        longest: 500 sentences at once took four times as long)."""
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            encodings = self._tok.encode_batch([texts[i] for i in batch])
+            arrays = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            vectors[batch] = self._session.run(["embedding"], {name: arrays[name] for name in self._inputs})[0]
+        return vectors
 
     def forward(self, encoded) -> tuple[np.ndarray, np.ndarray]:
         """Token states and sentence vectors of texts already tokenized (numpy arrays by name)."""

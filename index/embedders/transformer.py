@@ -175,6 +175,10 @@ class SentenceTransformerEmbedder:
         session = self._query_session()
         return session.embed([text])[0] if session is not None else self.embed([text])[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        session = self._query_session()
+        return session.embed(texts) if session is not None else self.embed(texts)
+
     def _query_session(self) -> OnnxSession | None:
         if self._session is not None or self.query_backend == "torch" or self.export_dir is None:
             return self._session

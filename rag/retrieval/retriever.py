@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.embedders import Embedder
+from index.sentence_cache import SentenceCache
 from rag import aliases
 from rag.cache import LruCache
 from rag.config import RagConfig
@@ -17,7 +18,7 @@ from rag.types import Hit, PageRef, pages_over
 
 class Retriever:
     def __init__(self, embedder: Embedder, vectors, lexical, manifest, config: RagConfig,
-                 reranker: Reranker | None = None) -> None:
+                 reranker: Reranker | None = None, sentences: SentenceCache | None = None) -> None:
         self.embed_query = embedder.embed_query
         self.vectors = vectors
         self._lexical = lexical
@@ -30,6 +31,11 @@ class Retriever:
         # reading the same top chunks from SQLite for every question was a tenth of a search.
         self._chunks: LruCache[str, object] = LruCache(8192)
         self._sentence_vectors: LruCache[str, np.ndarray] = LruCache(4096)
+        self._sentences = sentences  # makes the sentence vectors the manifest does not hold (a lazy index)
+
+    def close(self) -> None:
+        if self._sentences is not None:
+            self._sentences.close()
 
     def use_manifest(self, manifest) -> None:
         """Read `manifest` from now on: a new snapshot of the same generation (so the caches stay
@@ -65,7 +71,15 @@ class Retriever:
         return self._chunks.get_many(chunk_ids, self._manifest.chunks_by_id)
 
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
-        return self._sentence_vectors.get_many(chunk_ids, self._manifest.sentence_vectors)
+        return self._sentence_vectors.get_many(chunk_ids, self._stored_or_made)
+
+    def _stored_or_made(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        found = self._manifest.sentence_vectors(chunk_ids)
+        missing = [cid for cid in chunk_ids if cid not in found]
+        if missing and self._sentences is not None:
+            chunks = self.chunks_by_id(missing)
+            found.update(self._sentences.vectors([chunks[cid] for cid in missing if cid in chunks]))
+        return found
 
     # --- what the answerers read ----------------------------------------------------------
     def similarity(self, a: str, b: str) -> float:

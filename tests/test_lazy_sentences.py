@@ -1,0 +1,163 @@
+"""`RAG_SENTENCE_VECTORS=lazy`: an index made with one forward pass per chunk answers as an exact
+one does, with each retrieved chunk's sentence vectors made once, kept beside the manifest for
+every process, and forgotten with the chunk.
+
+The mechanics are checked with the hashing embedder (`fake`: deterministic, no quality claimed);
+that lazy answers score as exact ones do with the real model is the eval's figure (docs/scale.md)
+and `test_lazy_and_exact_answer_alike_with_the_real_model`."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from index import datadir
+from index.manifest import Manifest
+from rag import Assistant
+from rag.config import RagConfig
+
+QUESTIONS = ["Which keeper lit the lamp on the north tower?", "What burned all night in the harbour?",
+             "When did the ferry stop running?"]
+
+
+def write_docs(folder: Path) -> Path:
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"log-{i}.md").write_text(
+            f"# Lighthouse log {i}\n\n## Night watch\n\n"
+            f"Keeper {i} lit the lamp on the north tower at dusk. The oil burned all night in the harbour. "
+            f"A gale came from the west on day {i}, and the ferry stopped running until noon.\n\n"
+            f"## Supplies\n\nThe boat brought {i + 3} barrels of oil. The bread ran short by the end of the week. "
+            f"Nobody saw the mail boat for {i + 1} days.\n")
+    return folder
+
+
+def assistant(data: Path, mode: str, **extra) -> Assistant:
+    return Assistant(RagConfig.from_env({}, data_dir=data, embed_model="fake", sentence_vectors=mode, **extra))
+
+
+def cached_rows(data: Path) -> int:
+    path = datadir.sentence_cache(data)
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+    finally:
+        db.close()
+
+
+def answers(bot: Assistant) -> list:
+    return [[(h.chunk_id, h.score, h.sentences) for h in bot.search(q, k=4)] for q in QUESTIONS]
+
+
+def test_a_lazy_index_stores_no_sentence_vectors_and_answers_as_an_exact_one(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    exact, lazy = assistant(tmp_path / "exact", "exact"), assistant(tmp_path / "lazy", "lazy")
+    exact.index([docs])
+    report = lazy.index([docs])
+    manifest = Manifest(datadir.manifest(tmp_path / "lazy"), readonly=True)
+    ids = sorted(manifest.chunk_ids())
+    assert manifest.sentence_vectors(ids) == {}, "no sentence vector is stored at index time"
+    assert all(c.sentences for c in manifest.chunks_by_id(ids).values()), "the spans are stored"
+    manifest.close()
+    assert cached_rows(tmp_path / "lazy") == 0
+    assert answers(lazy) == answers(exact), "same hits, same scores, same sentences to quote"
+    made = cached_rows(tmp_path / "lazy")
+    assert 0 < made <= report.chunks_written, "only retrieved chunks get sentence vectors"
+    exact.close()
+    lazy.close()
+
+
+def test_vectors_made_by_one_process_are_read_by_the_next(tmp_path, monkeypatch):
+    docs = write_docs(tmp_path / "docs")
+    first = assistant(tmp_path / "data", "lazy")
+    first.index([docs])
+    before = answers(first)
+    first.close()
+    from index.sentence_cache import SentenceCache
+
+    embedded: list[str] = []
+    real = SentenceCache.vectors
+
+    def counting(self, chunks):
+        real_embed = self.embed
+        self.embed = lambda texts: embedded.extend(texts) or real_embed(texts)
+        try:
+            return real(self, chunks)
+        finally:
+            self.embed = real_embed
+
+    monkeypatch.setattr(SentenceCache, "vectors", counting)
+    second = assistant(tmp_path / "data", "lazy")
+    assert answers(second) == before
+    assert embedded == [], "a chunk's sentences are embedded once, whichever process asks"
+    second.close()
+
+
+def test_removed_documents_take_their_sentence_vectors_with_them(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    bot = assistant(tmp_path / "data", "lazy")
+    bot.index([docs])
+    answers(bot)
+    made = cached_rows(tmp_path / "data")
+    for path in sorted(docs.iterdir())[:3]:
+        path.unlink()
+    bot.index([docs])
+    assert cached_rows(tmp_path / "data") < made
+    db = sqlite3.connect(datadir.sentence_cache(tmp_path / "data"))
+    kept = {r[0] for r in db.execute("SELECT chunk_id FROM vectors")}
+    db.close()
+    manifest = Manifest(datadir.manifest(tmp_path / "data"), readonly=True)
+    assert kept <= manifest.chunk_ids()
+    manifest.close()
+    bot.close()
+
+
+def test_switching_between_lazy_and_exact_embeds_only_what_is_missing(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    exact = assistant(tmp_path / "data", "exact")
+    first = exact.index([docs])
+    exact.close()
+    lazy = assistant(tmp_path / "data", "lazy")
+    assert lazy.index([docs]).chunks_written == 0, "an exact index already holds what lazy would make"
+    (docs / "log-new.md").write_text("# Later\n\nThe relief keeper arrived by the mail boat on Sunday.\n")
+    assert lazy.index([docs]).chunks_written == 1
+    lazy.close()
+    back = assistant(tmp_path / "data", "exact")
+    report = back.index([docs])
+    assert report.chunks_written == 1 and report.changed == ["log-new.md"], \
+        "only the document indexed lazily is embedded again"
+    manifest = Manifest(datadir.manifest(tmp_path / "data"), readonly=True)
+    ids = manifest.chunk_ids()
+    assert len(manifest.sentence_vectors(sorted(ids))) == len(ids) == first.chunks_written + 1
+    manifest.close()
+    back.close()
+
+
+def test_a_read_only_data_folder_keeps_the_vectors_in_memory(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    bot = assistant(tmp_path / "data", "lazy")
+    bot.index([docs])
+    bot.close()
+    reader = assistant(tmp_path / "data", "lazy")
+    path = datadir.sentence_cache(tmp_path / "data")
+    path.mkdir()  # a path SQLite cannot open as a database, as a read-only folder refuses one
+    assert all(hits for hits in answers(reader)), "questions are answered all the same"
+    reader.close()
+
+
+@pytest.mark.real_model
+def test_lazy_and_exact_answer_alike_with_the_real_model(tmp_path):
+    from tests.conftest import SEEDS, TRUMP_QUESTION
+
+    found = {}
+    for mode in ("exact", "lazy"):
+        bot = Assistant(RagConfig.from_env({}, data_dir=tmp_path / mode, sentence_vectors=mode))
+        bot.index([SEEDS])
+        answer = bot.ask(TRUMP_QUESTION)
+        found[mode] = (answer.text, [(c.source, c.start_char, c.end_char) for c in answer.citations])
+        bot.close()
+    assert found["lazy"] == found["exact"]
