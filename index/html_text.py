@@ -179,12 +179,14 @@ def _without_site_name(title: str, found: list[tuple[str, str, int]]) -> str:
     return first if rest[:1] in tuple("—–-|:·") and rest else title
 
 
-def html_to_text(html: str) -> HtmlText:
+def html_to_text(html: str, titled: bool = True) -> HtmlText:
+    """`titled`: the page's `<title>` leads the text and heads its heading paths; off for a page
+    that is a part of a larger document (an EPUB chapter, whose `<title>` is usually the book's)."""
     parser = _Extractor()
     parser.feed(html)
     parser.close()
     found = parser.blocks
-    title = _without_site_name(" ".join(parser.title.split()), found)
+    title = _without_site_name(" ".join(parser.title.split()), found) if titled else ""
     if title and not (found and found[0][1].startswith(title)):
         found = [("heading", title, 0), *found]
     parts: list[str] = []

@@ -22,7 +22,7 @@ def dump(pages: Iterable[Page]) -> str:
     return json.dumps({"schema": SCHEMA, "pages": [
         {"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr,
          "running": list(p.running), "boxes": [list(b) for b in p.boxes], "footnotes": p.footnotes,
-         **({"body": p.body} if p.body is not None else {})}
+         **({"body": p.body} if p.body is not None else {}), **({"within": p.within} if p.within else {})}
         for p in pages]}, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -36,5 +36,5 @@ def load(text: str | None) -> tuple[Page, ...]:
                                 f"this version reads {SCHEMA}): upgrade, or run `rag index --rebuild`")
     return tuple(Page(p["number"], p["label"], p["start"], p["end"], p.get("ocr", False),
                       tuple(p.get("running", ())), tuple(tuple(b) for b in p.get("boxes", ())),
-                      p.get("footnotes"), p.get("body")) for p in data.get("pages", ()))
+                      p.get("footnotes"), p.get("body"), p.get("within", "")) for p in data.get("pages", ()))
 

@@ -164,9 +164,11 @@ class Assistant:
         return manifest.doc_text(source) if manifest else None
 
     def document_pages(self, source: str) -> tuple:
-        """The document's pages (`index.readers.base.Page`), for a paged format; () otherwise."""
+        """The document's own pages (`index.readers.base.Page`), which `page_image` draws, for a
+        paged format; () otherwise. The pages of a PDF attached to a mail (`Page.within`) are not
+        the mail's to draw: citations name them, the page view leaves them out."""
         manifest = self.parts.manifest(required=False)
-        return manifest.doc_pages(source) if manifest else ()
+        return tuple(p for p in manifest.doc_pages(source) if not p.within) if manifest else ()
 
     def roots(self, sources: Sequence[str]) -> list[str]:
         """The folders these indexed documents were indexed from (for `rag eval --corpus`)."""
@@ -187,8 +189,8 @@ class Assistant:
         manifest = self.parts.manifest(required=False)
         record = manifest.doc(source) if manifest else None
         page = next((p for p in self.document_pages(source) if p.number == number), None)
-        if record is None or page is None:
-            return None
+        if record is None or page is None or Path(record.path).suffix.lower() != ".pdf":
+            return None  # a slide's or a block of rows' page has no picture
         try:
             data = Path(record.path).read_bytes()
         except OSError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from index.embed import DEFAULT_MODEL
 from index.errors import ConfigError
+from index.readers import SUFFIXES
 from rag import backends
 
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
@@ -32,7 +33,7 @@ class RagConfig:
     chunk_tokens: int = 200  # target chunk size in the model's tokens
     chunk_overlap: int = 40  # tokens of trailing sentences repeated in the next chunk
     max_file_mb: float = 20.0
-    extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
+    extensions: tuple[str, ...] = SUFFIXES  # every suffix a reader takes (index.readers.registry)
     ocr: bool = True  # read scanned PDF pages by OCR (index.ocr); off: they are reported, not read
     # Reading budgets (index.readers.ReadOptions): a file over one is refused with one line
     max_pages: int = 2000  # pages of a PDF

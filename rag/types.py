@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
 from index.clean import FORMAT_CHARACTERS  # noqa: F401 - what makes text display otherwise than it reads
+from index.readers.base import page_name
 from index.roles import UNRANKED
 
 _Spanned = TypeVar("_Spanned")
@@ -33,19 +34,27 @@ def pages_over(pages: Sequence[_Spanned], start: int, end: int) -> tuple[_Spanne
 
 
 def pages_label(pages: tuple[PageRef, ...]) -> str:
-    """"p. 6", "pp. 6–7", with "(OCR)" when any of them was read by OCR; "" without pages."""
+    """"p. 6", "pp. 6–7", with "(OCR)" when any of them was read by OCR; "" without pages. A label
+    that names its own place is shown as it is ("slide 3: Results", "Sheet1, rows 2–41";
+    index.readers.base.page_name)."""
     if not pages:
         return ""
-    labels = pages[0].label if len(pages) == 1 else f"{pages[0].label}–{pages[-1].label}"
-    return ("p. " if len(pages) == 1 else "pp. ") + labels + (" (OCR)" if any(p.ocr for p in pages) else "")
+    first, last = pages[0].label, pages[-1].label
+    if page_name(first) == first:
+        labels = first if len(pages) == 1 else f"{first} – {last}"
+    else:
+        labels = ("p. " + first) if len(pages) == 1 else f"pp. {first}–{last}"
+    return labels + (" (OCR)" if any(p.ocr for p in pages) else "")
 
 
 def section_beside_pages(section: str, pages: tuple[PageRef, ...]) -> str:
     """A section's name to show beside its pages: a paged document's section is its page ("page
-    6", "footnotes, page 6"), which `pages_label` already names; "body" when nothing else is left."""
+    6", "footnotes, page 6", "slide 3: Results"), which `pages_label` already names; "body" when
+    nothing else is left."""
     if not pages:
         return section
-    return re.sub(r"(^|, )page \S+$", "", section) or "body"
+    names = "|".join(re.escape(page_name(p.label)) for p in pages)
+    return re.sub(rf"(^|, )(?:{names}|page \S+)$", "", section) or "body"
 
 
 @dataclass(frozen=True)

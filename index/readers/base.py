@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ _SIGNATURES = (
 @dataclass(frozen=True)
 class Page:
     """A page of a paged format: its characters `start`–`end` of the reading's text, and its
-    label (the printed page number where the file has one, else its 1-based number). `ocr`: its
-    text was recognised from the page's image (a scan), not read from a text layer. `running`:
-    the running header and footer lines dropped from its text (kept here, not in any chunk)."""
+    label (the printed page number where the file has one, else its 1-based number; where the
+    parts are not printed pages, a name of the place: "slide 3: Results", "Sheet1, rows 2–41",
+    see `page_name`). `ocr`: its text was recognised from the page's image (a scan), not read
+    from a text layer. `running`: the running header and footer lines dropped from its text (kept
+    here, not in any chunk)."""
 
     number: int
     label: str
@@ -44,6 +47,10 @@ class Page:
     # Where its body starts, when its footnotes come first: a sentence running on to the next page
     # is then not cut by them (index.readers.pdf).
     body: int | None = None
+    # The file inside the document that the page is a page of, by its heading path ("From Ada
+    # Lovelace, 2024-03-01: Budget › report.pdf": a PDF attached to a mail); its number and label
+    # are then that file's own, and it cannot be drawn from the document's bytes.
+    within: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,34 @@ class Heading:
 
 def parts_of(pages: tuple[Page, ...], headings: tuple[Heading, ...]) -> list[tuple[int, str]]:
     """Where the named parts of a document start, for index.clean to cut sections at: pages where
-    the format has them (a citation names its page), their footnotes apart, else headings."""
-    if pages:
-        return [part for page in pages for part in sorted(
-            [(page.start if page.body is None else page.body, f"page {page.label}")]
-            + ([(page.footnotes, f"footnotes, page {page.label}")] if page.footnotes is not None else []))]
-    return [(heading.start, heading.path) for heading in headings]
+    the format has them (a citation names its page), their footnotes apart; headings name the
+    text outside pages (a mail's messages around the pages of its attached PDF)."""
+    paged = [part for page in pages for part in sorted(
+        [(page.start if page.body is None else page.body, _page_part("page", page))]
+        + ([(page.footnotes, _page_part("footnotes, page", page))] if page.footnotes is not None else []))]
+    if not headings:
+        return paged
+    firsts = [page.start for page in pages]
+
+    def outside_pages(at: int) -> bool:
+        n = bisect.bisect_right(firsts, at) - 1
+        return n < 0 or at >= pages[n].end
+
+    named = [(heading.start, heading.path) for heading in headings if outside_pages(heading.start)]
+    return sorted(paged + named, key=lambda part: part[0])
+
+
+def _page_part(what: str, page: Page) -> str:
+    """"page 6"; "report.pdf, page 6" for a page of a file inside the document (`Page.within`)."""
+    place = what.removesuffix("page") + page_name(page.label)  # "footnotes, page 6"
+    return f"{page.within}, {place}" if page.within else place
+
+
+def page_name(label: str) -> str:
+    """A page as sections and citations name it: "page 6" for a page number (printed or counted),
+    or the label itself where it says what kind of place it is, as a slide's or a block of rows'
+    does ("slide 3: Results", "Sheet1, rows 2–41"): such labels hold a space, page numbers do not."""
+    return label if " " in label else f"page {label}"
 
 
 # Bumped when the same bytes are indexed differently (a reader's text, blocks or headings, sentence

@@ -6,12 +6,24 @@ from pathlib import PurePath
 
 from index.errors import InputError, RagError
 from index.readers.base import DEFAULT_OPTIONS, Reader, Reading, ReadOptions, check_expansion
+from index.readers.epub import EpubReader
 from index.readers.html import HtmlReader
+from index.readers.mail import MailReader, MboxReader
 from index.readers.pdf import PdfReader
+from index.readers.sheets import CsvReader, XlsxReader
+from index.readers.slides import SlidesReader
 from index.readers.text import TextReader
 from index.readers.word import WordReader
 
-READERS: tuple[Reader, ...] = (TextReader(), HtmlReader(), WordReader(), PdfReader())
+
+def _attached(name: str, data: bytes, options: ReadOptions) -> Reading | None:
+    """A file inside another (a mail's attachment), read as `read` reads it; None when no reader
+    takes its type. Passed to the readers of containers, which cannot import this module."""
+    return read(name, data, options) if PurePath(name).suffix.lower() in _BY_SUFFIX else None
+
+
+READERS: tuple[Reader, ...] = (TextReader(), HtmlReader(), WordReader(), PdfReader(), MailReader(_attached),
+                               MboxReader(_attached), EpubReader(), SlidesReader(), XlsxReader(), CsvReader())
 _BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.suffixes}
 SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
 EMPTY, NO_TEXT = "empty file", "no text in file"
