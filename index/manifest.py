@@ -377,6 +377,14 @@ class Manifest:
                                 "WHERE s.dimension = 0 ORDER BY c.doc_id")
         return [r[0] for r in rows]
 
+    def unembedded_after(self, chunk_id: str, count: int) -> list[str]:
+        """Up to `count` ids past `chunk_id`, in order, of chunks stored without sentence vectors."""
+        if not self.has_sentences:
+            return []
+        return [r[0] for r in self._db.execute(
+            "SELECT chunk_id FROM sentences WHERE dimension = 0 AND chunk_id > ? ORDER BY chunk_id LIMIT ?",
+            (chunk_id, count))]
+
     def counts(self) -> dict[str, int]:
         docs = self._db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
         chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

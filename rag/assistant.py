@@ -50,14 +50,15 @@ class Assistant:
         before it writes anything. `readings`: files read already (an upload's check), by the
         SHA-256 of their bytes."""
         indexer = self.parts.indexer(self.progress, cancelled, readings)
-        if exclusive is None:
-            self.parts.reset()
-            return indexer.run(paths, rebuild=rebuild)
-        if not rebuild:
-            indexer.prepare(paths)
-        with exclusive():
-            self.parts.reset()
-            return indexer.run(paths, rebuild=rebuild)
+        with self.parts.busy():  # no warm-up beside an index run (rag.retrieval.warmup)
+            if exclusive is None:
+                self.parts.reset()
+                return indexer.run(paths, rebuild=rebuild)
+            if not rebuild:
+                indexer.prepare(paths)
+            with exclusive():
+                self.parts.reset()
+                return indexer.run(paths, rebuild=rebuild)
 
     # --- search ---------------------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
@@ -79,7 +80,8 @@ class Assistant:
         if mode not in RETRIEVAL_MODES:
             raise InputError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, not '{mode}'")
         retriever = retriever_of()
-        return retriever.search(query, k, mode, self._check_sources(retriever, sources))
+        with self.parts.busy():
+            return retriever.search(query, k, mode, self._check_sources(retriever, sources))
 
     def _check_sources(self, retriever, sources: Sequence[str] | None) -> list[str] | None:
         """The chosen files, each one the index holds: a misspelt name would otherwise filter
@@ -118,7 +120,8 @@ class Assistant:
         request = Request(check_query(question), turns(history), k, list(sources) if sources else None, mode)
         answerer = self.answerer(generator)
         self.parts.refresh()
-        yield from self._corpus.pinned(answerer.stream(request))
+        with self.parts.busy():
+            yield from self._corpus.pinned(answerer.stream(request))
 
     def answerer(self, generator: str | None = None):
         """The answerer a question goes to (rag.answer): the configured backend's, or `generator`'s;
@@ -198,6 +201,11 @@ class Assistant:
         if hashlib.sha256(data).hexdigest() != record.byte_hash:
             return None
         return render_page(data, page, start, end, manifest.doc_text(source) or "", around)
+
+    def warm_sentences(self) -> None:
+        """Spend this process's idle time embedding the sentences a lazy index left for question
+        time (rag.retrieval.warmup): for processes that serve many questions."""
+        self.parts.warm_sentences()
 
     def close(self) -> None:
         self.parts.close()

@@ -169,6 +169,7 @@ def build_server(assistant: Assistant):
 
 def serve_stdio(assistant: Assistant) -> None:
     _quiet()
+    assistant.warm_sentences()
     build_server(assistant).run("stdio")
 
 
@@ -191,6 +192,7 @@ def serve_http(assistant: Assistant, port: int, auth: str | None = None) -> None
     import uvicorn
 
     _quiet()
+    assistant.warm_sentences()
     uvicorn.run(http_app(assistant, port, auth), host="127.0.0.1", port=port, log_level="warning")
 
 

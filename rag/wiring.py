@@ -45,6 +45,8 @@ class Components:
         self._watch = None  # rag.retrieval.generation.Generations, made on first use
         self._stamp = None  # the manifest's commit when the readers' snapshot was taken
         self._snapshot_at = 0.0  # when it was taken (time.monotonic)
+        self._warmer = None  # rag.retrieval.warmup.SentenceWarmer, in serving processes
+        self._activity = None  # rag.retrieval.warmup.Activity: questions in flight, which the warm-up waits for
 
     @classmethod
     def from_config(cls, config: RagConfig) -> Components:
@@ -281,7 +283,38 @@ class Components:
             self._retriever = None
             self._stamp = None
 
+    # --- idle time: a lazy index's sentence vectors made ahead (rag.retrieval.warmup) ---------
+    def warm_sentences(self) -> None:
+        """Start embedding, while no question is in flight, the sentences a lazy index left for
+        question time (long-running processes: the chat, the MCP server)."""
+        from rag.retrieval.warmup import SentenceWarmer
+
+        with self._lock:
+            if self._warmer is None:
+                self._warmer = SentenceWarmer(self._newest_retriever, self.activity)
+        self._warmer.start()
+
+    def _newest_retriever(self):
+        self.refresh()
+        return self.retriever
+
+    @property
+    def activity(self):
+        if self._activity is None:
+            from rag.retrieval.warmup import Activity
+
+            with self._lock:
+                if self._activity is None:
+                    self._activity = Activity()
+        return self._activity
+
+    def busy(self):
+        """Held while a question is searched or answered, or an index run writes: the warm-up waits."""
+        return self.activity.busy()
+
     def close(self) -> None:
+        if self._warmer is not None:
+            self._warmer.stop()
         self.reset()
         if self._watch is not None:
             self._watch.close()

@@ -161,3 +161,41 @@ def test_lazy_and_exact_answer_alike_with_the_real_model(tmp_path):
         found[mode] = (answer.text, [(c.source, c.start_char, c.end_char) for c in answer.citations])
         bot.close()
     assert found["lazy"] == found["exact"]
+
+
+def wait_for(condition, seconds: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_serving_process_embeds_the_sentences_ahead_while_no_question_is_in_flight(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    bot = assistant(tmp_path / "data", "lazy")
+    chunks = bot.index([docs]).chunks_written
+    with bot.parts.busy():  # a question in flight
+        bot.warm_sentences()
+        assert not wait_for(lambda: cached_rows(tmp_path / "data") > 0, seconds=1.5), \
+            "nothing is embedded ahead while a question is answered"
+    assert wait_for(lambda: cached_rows(tmp_path / "data") == chunks), "every chunk's sentences, once idle"
+    bot.close()
+
+
+def test_the_warm_up_takes_up_a_new_generation_s_chunks(tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    bot = assistant(tmp_path / "data", "lazy")
+    first = bot.index([docs]).chunks_written
+    bot.parts.warm_sentences()
+    bot.parts._warmer.rest_s = 0.2  # look for new chunks soon after finishing
+    assert wait_for(lambda: cached_rows(tmp_path / "data") == first)
+    (docs / "log-new.md").write_text("# Later\n\nThe relief keeper arrived by the mail boat on Sunday.\n")
+    writer = assistant(tmp_path / "data", "lazy")  # another process indexes
+    added = writer.index([docs]).chunks_written
+    writer.close()
+    assert wait_for(lambda: cached_rows(tmp_path / "data") == first + added)
+    bot.close()

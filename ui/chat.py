@@ -169,8 +169,9 @@ class ChatService:
                 self.assistant.search("warm up", k=1)
         except RagError as exc:
             log.info("not warmed up: %s", exc)
-            return
-        log.info("readers and query model ready in %.1f s", time.perf_counter() - started)
+        else:
+            log.info("readers and query model ready in %.1f s", time.perf_counter() - started)
+        self.assistant.warm_sentences()  # waits for an index if there is none yet
 
     def generators(self) -> list[tuple[str, str]]:
         """The answerers this window offers, as (label, name): each backend of rag.backends this

@@ -73,6 +73,16 @@ class Retriever:
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         return self._sentence_vectors.get_many(chunk_ids, self._stored_or_made)
 
+    def unembedded_after(self, chunk_id: str, count: int) -> list[str]:
+        """Up to `count` chunks past `chunk_id` (in id order) that the manifest holds no sentence
+        vectors for (a lazy index's): what rag.retrieval.warmup embeds ahead."""
+        return self._manifest.unembedded_after(chunk_id, count) if self._sentences is not None else []
+
+    def warm_sentences(self, chunk_ids: list[str]) -> int:
+        """Make (or find made) the sentence vectors of these chunks; returns how many chunks."""
+        chunks = self._manifest.chunks_by_id(chunk_ids)  # not the LRU: a warm-up would push out the hot rows
+        return len(self._sentences.vectors(list(chunks.values()))) if self._sentences is not None else 0
+
     def _stored_or_made(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         found = self._manifest.sentence_vectors(chunk_ids)
         missing = [cid for cid in chunk_ids if cid not in found]
