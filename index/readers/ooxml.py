@@ -30,6 +30,13 @@ def check_package(data: bytes, options: ReadOptions, kind: str, suffix: str, old
         raise InputError(f"an old-format ({old_suffix}) {kind} file: save it as {suffix}")
     if not data.startswith(b"PK"):
         raise InputError(f"not a {kind} {suffix} file (it is not a ZIP package)")
+    check_unpacked(data, options, kind)
+
+
+def check_unpacked(data: bytes, options: ReadOptions, kind: str) -> None:
+    """What the package's parts claim to unpack to, held to the budget before anything is
+    unpacked (a 333 KB file of empty paragraphs unpacks to hundreds of MB and takes minutes and
+    gigabytes to parse); a package whose directory cannot be read is damaged."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             unpacked = sum(max(0, info.file_size) for info in package.infolist())

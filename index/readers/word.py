@@ -16,7 +16,8 @@ import io
 import zipfile
 
 from index.errors import InputError
-from index.readers.base import DEFAULT_OPTIONS, Heading, Reading, ReadOptions, check_expansion
+from index.readers.base import DEFAULT_OPTIONS, Heading, Reading, ReadOptions
+from index.readers.ooxml import check_unpacked
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BETWEEN = "\n\n"
@@ -30,7 +31,7 @@ class WordReader:
             raise InputError("an old-format (.doc) or password-protected Word file: save it as .docx without a password")
         if not data.startswith(b"PK"):
             raise InputError("not a Word .docx file (it is not a ZIP package)")
-        _check_unpacked(data, options)
+        check_unpacked(data, options, "Word")
         from docx.text.paragraph import Paragraph
 
         document = _open(data)
@@ -57,17 +58,6 @@ class WordReader:
             blocks.append(text)
             at += len(text) + len(_BETWEEN)
         return Reading(_BETWEEN.join(blocks) + "\n", "docx", headings=tuple(headings))
-
-
-def _check_unpacked(data: bytes, options: ReadOptions) -> None:
-    """What the package's parts claim to unpack to, before anything is unpacked (a 333 KB file of
-    empty paragraphs unpacks to hundreds of MB and takes minutes and gigabytes to parse)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            unpacked = sum(max(0, info.file_size) for info in package.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise InputError(f"damaged Word file: {exc or type(exc).__name__}") from None
-    check_expansion("unpacks to", unpacked, len(data), options)
 
 
 def _open(data: bytes):
