@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from index.readers.base import Block, Heading
+from index.readers.titles import usable
 
 _SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "head",
          "button", "select", "textarea"}
@@ -36,6 +37,7 @@ class HtmlText:
     text: str
     headings: tuple[Heading, ...]
     blocks: tuple[Block, ...]
+    title: str | None = None  # the page's <title> (without the site's name), else its first h1
 
 
 class _Extractor(HTMLParser):
@@ -204,4 +206,6 @@ def html_to_text(html: str, titled: bool = True) -> HtmlText:
         parts.append(text)
         blocks.append(Block(at, at + len(text), kind))
         at += len(text)
-    return HtmlText("".join(parts) + ("\n" if parts else ""), tuple(headings), tuple(blocks))
+    first_h1 = next((text for kind, text, level in found if kind == "heading" and level == 1), "")
+    return HtmlText("".join(parts) + ("\n" if parts else ""), tuple(headings), tuple(blocks),
+                    usable(title) or usable(first_h1))

@@ -122,6 +122,7 @@ def read_document(candidate: Candidate, max_bytes: int, options: ReadOptions = D
         headings=reading.headings,
         notes=reading.notes,
         blocks=reading.blocks,
+        title=reading.title,
         size=stat.st_size,
         mtime=stat.st_mtime,
     )

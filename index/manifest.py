@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, path TEXT NOT NULL, byte_hash TEXT NOT NULL,
     text_hash TEXT NOT NULL, duplicate_of TEXT, encoding TEXT, size INTEGER, mtime REAL,
-    n_chunks INTEGER NOT NULL, text TEXT NOT NULL, layout TEXT
+    n_chunks INTEGER NOT NULL, text TEXT NOT NULL, layout TEXT, title TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
@@ -130,8 +130,11 @@ class Manifest:
             self._db.executescript(_SCHEMA)
             if not self._has_column("docs", "layout"):  # written before layouts were stored
                 self._db.execute("ALTER TABLE docs ADD COLUMN layout TEXT")
+            if not self._has_column("docs", "title"):  # written before titles were read
+                self._db.execute("ALTER TABLE docs ADD COLUMN title TEXT")
 
         self.has_layout = self._has_column("docs", "layout")
+        self.has_titles = self._has_column("docs", "title")
         # An index written before sentence vectors existed has no `sentences` table; opened read-only
         # it cannot gain one, so it is read without (see `chunks_by_id`) until `rag index` upgrades it.
         self.has_sentences = bool(self._db.execute(
@@ -219,6 +222,31 @@ class Manifest:
         rows = self._db.execute("SELECT doc_id FROM docs WHERE layout IS NULL").fetchall()
         return [r[0] for r in rows if r[0].lower().endswith(layout.PAGED_SUFFIXES)]
 
+    # A title is stored as "" for a document read that has none, NULL for one indexed before titles
+    # were read: only those need reading again (`untitled`).
+    def doc_title(self, doc_id: str) -> str | None:
+        """The document's title (index.readers.titles); None when it has none, or was indexed
+        before titles were read."""
+        if not self.has_titles:
+            return None
+        row = self._db.execute("SELECT title FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        return (row[0] or None) if row else None
+
+    def titles(self) -> dict[str, str]:
+        """doc id -> title, for the documents that have one."""
+        if not self.has_titles:
+            return {}
+        return dict(self._db.execute("SELECT doc_id, title FROM docs WHERE title IS NOT NULL AND title != ''"))
+
+    def untitled(self) -> list[str]:
+        """Documents indexed before titles were read (index.retitle reads theirs), but those about
+        to be read whole again (`forget_hash`)."""
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM docs WHERE title IS NULL AND byte_hash != ''")]
+
+    def set_titles(self, titles: Mapping[str, str]) -> None:
+        with self._db:
+            self._db.executemany("UPDATE docs SET title = ? WHERE doc_id = ?", [(t, d) for d, t in titles.items()])
+
     def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
         if doc_ids is None:
             return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
@@ -241,9 +269,10 @@ class Manifest:
                 self._delete_chunks(doc.doc_id)
                 self._db.execute(
                     "INSERT OR REPLACE INTO docs (doc_id, root, path, byte_hash, text_hash, duplicate_of, encoding, "
-                    "size, mtime, n_chunks, text, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "size, mtime, n_chunks, text, layout, title) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.doc_id, doc.root, doc.path, doc.byte_hash, text_hash, duplicate_of,
-                     doc.encoding, doc.size, doc.mtime, len(chunks), doc.text, layout.dump(doc.pages)),
+                     doc.encoding, doc.size, doc.mtime, len(chunks), doc.text, layout.dump(doc.pages),
+                     doc.title or ""),
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -29,6 +29,7 @@ from index.lock import write_lock
 from index.manifest import Manifest
 from index.passages import PassageEmbedder
 from index.progress import Progress
+from index.retitle import read_missing_titles
 from index.readers.base import (DEFAULT_OPTIONS, READING_VERSION, Reading, ReadOptions, parts_of,
                                 stop_if_cancelled)
 from index.types import Chunk, Document, FileIssue, IndexReport
@@ -167,7 +168,8 @@ class Indexer:
             raise model_mismatch(built_with, self.embedder.name)
 
     def _upgrade(self, manifest: Manifest) -> None:
-        """Documents indexed before sentence vectors existed are re-embedded under the same ids."""
+        """Documents indexed before sentence vectors existed are re-embedded under the same ids;
+        those indexed before titles were read get theirs (index.retitle)."""
         outdated = manifest.missing_sentences()
         if outdated:
             log.info("%d documents lack sentence vectors (an older index format); re-embedding them", len(outdated))
@@ -188,6 +190,7 @@ class Indexer:
                 log.info("embedding the sentences of %d documents indexed without them", len(unembedded))
                 manifest.forget_hash(unembedded)
         manifest.set_meta(sentence_vectors=mode)
+        read_missing_titles(manifest, self.read_options)
 
     @staticmethod
     def _redo_all(manifest: Manifest, why: str) -> None:

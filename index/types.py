@@ -23,6 +23,7 @@ class Document:
     headings: tuple = ()  # index.readers.Heading: chunks stay within a heading's part
     notes: tuple[str, ...] = ()  # what the reader reported, e.g. a page without a text layer
     blocks: tuple = ()  # index.readers.Block: where the file's wrapped lines are one paragraph
+    title: str | None = None  # the document's own title (index.readers.titles); None: its file name stands in
 
 
 class SentenceSpan(NamedTuple):

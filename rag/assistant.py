@@ -134,12 +134,12 @@ class Assistant:
         chat page must still load to show that)."""
         from index.errors import IndexDamagedError, StoreError
 
-        counts, meta, sources = {"documents": 0, "chunks": 0}, {}, []
+        counts, meta, sources, titles = {"documents": 0, "chunks": 0}, {}, [], {}
         try:
             self.parts.refresh()
             manifest = self.parts.manifest(required=False)
             if manifest:
-                counts, sources = manifest.counts(), manifest.sources()
+                counts, sources, titles = manifest.counts(), manifest.sources(), manifest.titles()
                 meta = {key: manifest.get_meta(key) for key in ("dimension", "embed_model")}
         except (IndexDamagedError, StoreError) as exc:
             log.info("status: %s", exc)
@@ -151,7 +151,7 @@ class Assistant:
             model=meta.get("embed_model") or self.config.embed_model,
             dimension=int(dimension) if dimension else None, store=store, data_dir=str(self.config.data_dir.resolve()),
             size_bytes=_folder_size(self.config.data_dir),
-            sources=sources,
+            sources=sources, titles=titles,
         )
 
     def health(self, command: str = "rag") -> list:

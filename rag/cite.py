@@ -59,7 +59,7 @@ def citation(marker: int, hit: Hit, sentence: ScoredSentence, doc_text: DocText)
         marker=marker, source=hit.source, quote=sentence.quote, start_char=sentence.start_char,
         end_char=sentence.end_char, passage=text[hit.start_char:hit.end_char], passage_start=hit.start_char,
         passage_end=hit.end_char, chunk_id=hit.chunk_id, section=hit.section, score=sentence.score,
-        pages=pages_over(hit.pages, sentence.start_char, sentence.end_char),
+        pages=pages_over(hit.pages, sentence.start_char, sentence.end_char), title=hit.title,
     )
 
 

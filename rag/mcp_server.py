@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from rag.assistant import MAX_K, MAX_QUERY_CHARS, Assistant
 from rag.errors import RagError
+from rag.types import titled
 
 MAX_SPAN = 20_000  # characters one get_passage may return
 CONTEXT = 300  # characters shown either side of a passage
@@ -36,6 +37,7 @@ class PageOut(BaseModel):
 
 class PassageOut(BaseModel):
     source: str = Field(description="the document, as indexed (its path under the indexed folder)")
+    title: str | None = Field(default=None, description="the document's title, where it has one")
     section: str
     pages: list[PageOut]
     start_char: int = Field(description="where the passage starts in the document's text")
@@ -51,6 +53,7 @@ class SearchResult(BaseModel):
 class CitationOut(BaseModel):
     marker: int = Field(description="the [n] in the answer text")
     source: str
+    title: str | None = Field(default=None, description="the document's title, where it has one")
     quote: str = Field(description="the exact characters start_char..end_char of the document's text")
     start_char: int
     end_char: int
@@ -69,6 +72,7 @@ class AskResult(BaseModel):
 
 class DocumentOut(BaseModel):
     source: str
+    title: str | None = Field(default=None, description="the document's title, where it has one")
     uri: str = Field(description="the document as an MCP resource")
 
 
@@ -113,7 +117,7 @@ def build_server(assistant: Assistant):
         _check_k(k)
         hits = checked(assistant.search, query, k=k, sources=sources or None)
         return SearchResult(passages=[PassageOut(
-            source=h.source, section=h.section, pages=_pages(h.pages), start_char=h.start_char,
+            source=h.source, title=h.title, section=h.section, pages=_pages(h.pages), start_char=h.start_char,
             end_char=h.end_char, score=h.score, text=h.text) for h in hits])
 
     @server.tool(description="A cited answer to `question` from the indexed documents, or an honest "
@@ -124,15 +128,18 @@ def build_server(assistant: Assistant):
         answer = checked(assistant.ask, question, history=turns)
         return AskResult(
             answer=answer.text, abstained=answer.abstained, verified=answer.verified,
-            citations=[CitationOut(marker=c.marker, source=c.source, quote=c.quote, start_char=c.start_char,
-                                   end_char=c.end_char, section=c.section, pages=_pages(c.pages))
+            citations=[CitationOut(marker=c.marker, source=c.source, title=c.title, quote=c.quote,
+                                   start_char=c.start_char, end_char=c.end_char, section=c.section,
+                                   pages=_pages(c.pages))
                        for c in answer.citations],
             unsupported=[f"{s.text} ({s.problem or 'not supported'})" for s in answer.sentences if not s.supported],
             warnings=list(answer.warnings))
 
     @server.tool(description="The indexed documents.")
     def list_documents() -> DocumentsResult:
-        return DocumentsResult(documents=[DocumentOut(source=s, uri=_uri(s)) for s in assistant.status().sources])
+        status = assistant.status()
+        return DocumentsResult(documents=[DocumentOut(source=s, title=status.titles.get(s), uri=_uri(s))
+                                          for s in status.sources])
 
     @server.tool(description="Characters start_char..end_char of an indexed document, with the text "
                              "around them (as a citation's span gives them).")
@@ -160,10 +167,11 @@ def build_server(assistant: Assistant):
     def document(source: str) -> str:
         return read(_unquote(source))
 
-    for source in assistant.status().sources:  # listed by name; one indexed later is read by the template
+    status = assistant.status()
+    for source in status.sources:  # listed by name; one indexed later is read by the template
         server.add_resource(FunctionResource.from_function(
             functools.partial(read, source), _uri(source), name=source, mime_type="text/plain",
-            description=f"The text of {source}, as citations index it."))
+            description=f"The text of {titled(status.titles.get(source), source)}, as citations index it."))
     return server
 
 

@@ -57,6 +57,12 @@ def section_beside_pages(section: str, pages: tuple[PageRef, ...]) -> str:
     return re.sub(rf"(^|, )(?:{names}|page \S+)$", "", section) or "body"
 
 
+def titled(title: str | None, source: str) -> str:
+    """A document as a person names it, with the file it is: "Annual Report — reports/2024.pdf",
+    or the file alone."""
+    return f"{title} — {source}" if title else source
+
+
 @dataclass(frozen=True)
 class ScoredSentence:
     """A sentence of a retrieved chunk, scored against the question.
@@ -95,6 +101,7 @@ class Hit:
     lexical_score: float | None = None
     sentences: tuple[ScoredSentence, ...] = ()  # best first; empty when not rescored
     pages: tuple[PageRef, ...] = ()  # the pages the passage lies on (paged formats)
+    title: str | None = None  # the document's title; None: it has none, name it by `source`
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,6 +133,7 @@ class Citation:
     section: str = "body"
     score: float = 0.0
     pages: tuple[PageRef, ...] = ()  # the pages the quote lies on (paged formats)
+    title: str | None = None  # the document's title; None: it has none, name it by `source`
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,7 @@ class IndexStatus:
     data_dir: str
     size_bytes: int
     sources: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  # source -> title, for those that have one
 
     def to_dict(self) -> dict:
         return asdict(self)

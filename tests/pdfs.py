@@ -12,15 +12,21 @@ class Small(str):
     """A line set in 8 pt instead of 11 (a footnote's small print)."""
 
 
+class Large(str):
+    """A line set in 20 pt instead of 11 (a title)."""
+
+
 class Scan(list):
     """A page's lines drawn as a picture only, with no text layer: a scanned page."""
 
 
-def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tuple[int, int] = (612, 792)) -> bytes:
+def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tuple[int, int] = (612, 792),
+             title: str | None = None) -> bytes:
     """A PDF with one page per list of lines (Helvetica 11 pt, top to bottom); an empty list is a
     blank page; a `Small` line is set in 8 pt; a `Scan` is the same lines as an image (rendered by pdfium at 200 dpi), as a
     scanned page is. `labels` gives the pages' printed numbers (a /PageLabels tree); `size` the
-    pages' MediaBox in points (the lines stay where they are on a letter page, from the top)."""
+    pages' MediaBox in points (the lines stay where they are on a letter page, from the top); a
+    `Large` line is set in 20 pt; `title` goes in the document's information dictionary."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     streams: dict[int, bytes] = {}
     kids = []
@@ -33,7 +39,7 @@ def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tupl
             body = f"q {size[0]} 0 0 {size[1]} 0 0 cm /Im{len(objects)} Do Q\n"
             resources = f"/XObject << /Im{len(objects)} {len(objects)} 0 R >>"
         else:
-            body = "".join(f"BT /F1 {8 if isinstance(line, Small) else 11} Tf 72 {size[1] - 52 - 14 * i} Td ({_escape(line)}) Tj ET\n"
+            body = "".join(f"BT /F1 {_size(line)} Tf 72 {size[1] - 52 - 14 * i} Td ({_escape(line)}) Tj ET\n"
                            for i, line in enumerate(lines))
             resources = "/Font << /F1 3 0 R >>"
         objects.append(f"<< /Length {len(body.encode('latin-1'))} >>\nstream\n{body}endstream")
@@ -45,6 +51,10 @@ def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tupl
     if labels:
         nums = " ".join(f"{n} << /P ({_escape(label)}) >>" for n, label in enumerate(labels))
         objects[0] = f"<< /Type /Catalog /Pages 2 0 R /PageLabels << /Nums [{nums}] >> >>"
+    info = ""
+    if title is not None:
+        objects.append(f"<< /Title ({_escape(title)}) /Producer (tests) >>")
+        info = f" /Info {len(objects)} 0 R"
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -56,8 +66,12 @@ def make_pdf(pages: list[list[str]], labels: list[str] | None = None, size: tupl
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def _size(line: str) -> int:
+    return 8 if isinstance(line, Small) else 20 if isinstance(line, Large) else 11
 
 
 def _picture(lines: list[str]) -> tuple[int, int, bytes]:

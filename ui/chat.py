@@ -286,10 +286,23 @@ class ChatService:
         return [f"⚠️ {problem}" for problem in found]
 
     def examples(self) -> list[str]:
-        sources = self.sources()
-        if SEED_MARK in sources:
+        with self.lock.reading():
+            status = self.assistant.status()
+        if SEED_MARK in status.sources:
             return list(SEED_EXAMPLES)
-        return [f"What is {Path(name).stem.replace('_', ' ')} about?" for name in sources[:3]]
+        return example_questions(status.sources, status.titles)
+
+
+_EXAMPLE_TITLE = 80  # characters: a longer title makes a question nobody would type
+
+
+def example_questions(sources: Sequence[str], titles: dict[str, str], count: int = 3) -> list[str]:
+    """Questions to start from, one a document: "What is <title> about?". Documents with a title
+    come first; a file name ("598us1r3_j4ek.pdf") is what a document without one is known by, and
+    names nothing a person would ask about, so only fills the places titles leave."""
+    named = [titles[s] for s in sources if len(titles.get(s) or "") in range(1, _EXAMPLE_TITLE + 1)]
+    unnamed = [Path(s).stem.replace("_", " ") for s in sources if s not in titles]
+    return [f"What is {name} about?" for name in dict.fromkeys(named + unnamed)][:count]
 
 
 def _short(model: str) -> str:

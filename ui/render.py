@@ -176,7 +176,7 @@ def _citation_html(c: Citation, pictures: str = "") -> str:
         start = c.passage.find(c.quote)
         end = start + len(c.quote)
     body = _highlighted(c.passage, start, end) if start >= 0 else _esc(c.passage)
-    head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char, c.pages)
+    head = _head(f"[{c.marker}]", c.source, c.section, c.start_char, c.end_char, c.pages, c.title)
     return f'<div class="rag-cite" id="cite-{c.marker}">{head}<div class="rag-passage">{body}</div>{pictures}</div>'
 
 
@@ -185,16 +185,18 @@ def _hit_html(n: int, hit: Hit) -> str:
     start = best.start_char - hit.start_char if best else -1
     end = best.end_char - hit.start_char if best else -1
     body = _highlighted(hit.text, start, end) if best and hit.text[start:end] == best.quote else _esc(hit.text)
-    head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char, hit.pages)
+    head = _head(f"#{n}", hit.source, hit.section, hit.start_char, hit.end_char, hit.pages, hit.title)
     return f'<div class="rag-cite rag-closest-passage" id="closest-{n}">{head}<div class="rag-passage">{body}</div></div>'
 
 
-def _head(label: str, source: str, section: str, start: int, end: int, pages: tuple[PageRef, ...] = ()) -> str:
+def _head(label: str, source: str, section: str, start: int, end: int, pages: tuple[PageRef, ...] = (),
+          title: str | None = None) -> str:
     where = f"characters {start:,}–{end:,}"
+    title_note = f'<span class="rag-title">{_esc(title)}</span> · ' if title else ""
     section = section_beside_pages(section, pages)
     page_note = f' · <span class="rag-page-label">{_esc(pages_label(pages))}</span>' if pages else ""
     section_note = f' · <span class="rag-section">{_esc(_section_label(section))}</span>' if section != "body" else ""
-    return (f'<div class="rag-cite-head"><b>{_esc(label)}</b> <span class="rag-source">{_esc(source)}</span>'
+    return (f'<div class="rag-cite-head"><b>{_esc(label)}</b> {title_note}<span class="rag-source">{_esc(source)}</span>'
             f'{page_note}{section_note} · <small>{where}</small></div>')
 
 

@@ -122,7 +122,9 @@ class Reading:
     where each heading starts (formats that mark them); `notes` what
     the reader wants the user to know (one line each, e.g. a page with no text layer); `blocks`
     the text's paragraphs, headings, list items, code and table rows where the format's lines
-    are not its paragraphs (wrapped plain text); without them every line is a block."""
+    are not its paragraphs (wrapped plain text); without them every line is a block. `title` the
+    document's own name for itself (metadata, a first heading; index.readers.titles), None when it
+    has none and its file name stands in."""
 
     text: str
     encoding: str
@@ -130,6 +132,7 @@ class Reading:
     headings: tuple[Heading, ...] = ()
     notes: tuple[str, ...] = ()
     blocks: tuple[Block, ...] = ()
+    title: str | None = None
 
 
 @dataclass(frozen=True)

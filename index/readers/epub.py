@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from index.errors import InputError
 from index.readers.assemble import PATH_JOINT, Assembly, under
 from index.readers.base import DEFAULT_OPTIONS, Heading, Reading, ReadOptions, check_expansion
+from index.readers.titles import usable
 
 _CONTAINER = "META-INF/container.xml"
 _ENCRYPTION = "META-INF/encryption.xml"
@@ -40,6 +41,7 @@ class _Package:
     spine: tuple[tuple[str, str], ...]
     nav: str
     ncx: str
+    title: str | None = None  # the book's dc:title
 
 
 class EpubReader:
@@ -59,7 +61,7 @@ class EpubReader:
             _refuse_encrypted(book, package)
             names, notes = _navigation(book, package)
             reading = _chapters(book, package, names, options)
-        return replace(reading, notes=(*notes, *reading.notes))
+        return replace(reading, notes=(*notes, *reading.notes), title=package.title)
 
 
 def _member(book: zipfile.ZipFile, name: str) -> bytes | None:
@@ -131,7 +133,15 @@ def _package(book: zipfile.ZipFile) -> _Package:
     if not spine:
         raise InputError("damaged EPUB: its package file lists no chapters (an empty spine)")
     nav = next((path for path, _, properties in items.values() if "nav" in properties), "")
-    return _Package(tuple(spine), nav, items.get(toc, ("",))[0])
+    return _Package(tuple(spine), nav, items.get(toc, ("",))[0], _book_title(root))
+
+
+def _book_title(package_root) -> str | None:
+    """The first dc:title of the package's metadata (EPUB 3 may list several: the main one first)."""
+    for metadata in _named(package_root, "metadata"):
+        for element in _children(metadata, "title"):
+            return usable("".join(element.itertext()))
+    return None
 
 
 def _refuse_encrypted(book: zipfile.ZipFile, package: _Package) -> None:

@@ -21,4 +21,4 @@ class HtmlReader:
         refuse_other_formats(data, "HTML")
         text, encoding = decode(data)
         page = html_to_text(text)
-        return Reading(page.text, encoding, headings=page.headings, blocks=page.blocks)
+        return Reading(page.text, encoding, headings=page.headings, blocks=page.blocks, title=page.title)

@@ -13,6 +13,7 @@ A mailbox is cut into messages at its "From " lines, in file order.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import PurePath
@@ -20,6 +21,7 @@ from pathlib import PurePath
 from index.errors import InputError
 from index.readers.assemble import PATH_JOINT, Assembly, under
 from index.readers.base import DEFAULT_OPTIONS, Reading, ReadOptions, Stopwatch, refuse_other_formats
+from index.readers.titles import usable
 
 MAX_DEPTH = 3  # a mail attached to a mail attached to a mail: deeper ones are noted, not read
 _MAX_NAME = 160  # characters of a header or file name kept in a heading (a hostile one is long)
@@ -96,6 +98,7 @@ class _Mail:
         self.assembly = Assembly("email")
         self.unread: dict[str, list[str]] = {}  # message path -> its attachments no reader takes
         self.messages = 0
+        self.title: str | None = None  # the first message's subject
 
     def add_mailbox(self, messages: list[bytes], above: str, depth: int) -> None:
         for raw in messages:
@@ -109,6 +112,8 @@ class _Mail:
             self.add_message(message, above, depth)
 
     def add_message(self, message, above: str, depth: int) -> None:
+        if self.messages == 0:
+            self.title = usable(_clean(_header(message, "subject")))
         self.messages += 1
         name = message_name(message)
         path = under(above, name)
@@ -173,7 +178,7 @@ class _Mail:
             listed = _listed([f"{path}{PATH_JOINT}{_listed(names)}" for path, names in self.unread.items()], "; ")
             self.assembly.notes.append(f"{count} attachment{'s' * (count != 1)} not indexed, no reader for "
                                        f"{'their' if count != 1 else 'its'} type: {listed}")
-        return self.assembly.reading()
+        return dataclasses.replace(self.assembly.reading(), title=self.title)
 
 
 def _listed(items: list[str], joint: str = ", ") -> str:

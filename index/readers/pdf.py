@@ -30,6 +30,7 @@ from index.readers.base import DEFAULT_OPTIONS, NeedsOcr, Page, Reading, ReadOpt
 from index.readers.pdf_layer import (Layer, damaged_page_errors, image_share, open_pdf, text_layer,
                                      typical_f_widths, unpacked, with_ligatures)
 from index.readers.pdf_running import GONE, HYPHENATED, cleaned, running_lines, watermarks
+from index.readers.titles import usable
 
 # pdfium marks a hyphen that splits a word at a line end as U+FFFE and joins the line: the word
 # is whole again once the mark goes.
@@ -60,6 +61,7 @@ class PdfReader:
         with PDFIUM:
             document = open_pdf(data)
             count = len(document)
+            metadata_title = _metadata_title(document)
         try:
             if count == 0:
                 raise InputError("the PDF has no pages")
@@ -76,7 +78,52 @@ class PdfReader:
                 raise NeedsOcr("every page is a scan, readable only through OCR")
             reason = next((note.split(": ", 1)[1] for note in notes if "not recognised" in note), "")
             raise InputError("no page has text: " + (reason or "every page is blank"))
-        return Reading(text, "pdf", pages=tuple(pages), notes=tuple(notes))
+        title = metadata_title or _large_type_title(read) or _first_paragraph_title(text, pages[0])
+        return Reading(text, "pdf", pages=tuple(pages), notes=tuple(notes), title=title)
+
+
+def _metadata_title(document) -> str | None:
+    """The Title of the document's information dictionary, unless a tool left junk there (the
+    name of the file it was printed from, "untitled")."""
+    try:
+        return usable(document.get_metadata_value("Title"))
+    except Exception:  # noqa: BLE001 - damaged metadata costs the title, not the document
+        return None
+
+
+_TITLE_TYPE = 1.2  # a title's type is at least this many times the size of the page's body
+_TITLE_LINES = 3  # lines a title may wrap over
+
+
+def _large_type_title(read: _Read) -> str | None:
+    """The line set clearly larger than the body among the first page's first lines, with the
+    lines in the same type right after it (a title that wraps)."""
+    first = next((n for n, lines in enumerate(read.lines) if any(lines)), None)
+    if first is None or first in read.recognised:
+        return None
+    lines, heights = read.lines[first], read.layers[first].heights
+    if len(lines) != len(heights):
+        return None
+    filled = [(line, height) for line, height in zip(lines, heights, strict=True) if line and height > 0]
+    if len(filled) < 2:
+        return None
+    body = sorted(height for _, height in filled)[len(filled) // 2]
+    top = max(range(min(len(filled), 15)), key=lambda n: filled[n][1])
+    size = filled[top][1]
+    if size < _TITLE_TYPE * body:
+        return None
+    run = []
+    for line, height in filled[top:top + _TITLE_LINES]:  # stops at the first line in other type
+        if abs(height - size) > 0.05 * size:
+            break
+        run.append(line)
+    return usable(" ".join(run))
+
+
+def _first_paragraph_title(text: str, page: Page) -> str | None:
+    """The first page's first paragraph, when it is short enough to be a title line."""
+    first = text[page.start:page.end].strip().split("\n\n", 1)[0]
+    return usable(first) if len(first) <= 120 and len(first.split()) <= 16 else None
 
 
 @dataclass

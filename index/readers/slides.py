@@ -14,6 +14,7 @@ old-format (.ppt) file, a damaged package and one unpacking past the budget each
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 
@@ -21,6 +22,7 @@ from index.errors import InputError
 from index.readers.base import DEFAULT_OPTIONS, Reading, ReadOptions
 from index.readers.ooxml import check_package, damaged
 from index.readers.table_rows import PagedText, column_number, has_header, row_line
+from index.readers.titles import usable
 
 _NOTES = "Speaker notes"
 _TITLE_IN_LABEL = 60  # characters of a slide's title its label carries
@@ -36,17 +38,20 @@ class SlidesReader:
         presentation = _open(data)
         watch = options.stopwatch()
         text = PagedText()
+        title = None
         for number, slide in enumerate(presentation.slides, 1):
             watch.check(f"slide {number}")
             try:
-                _read_slide(number, slide, text)
+                slide_title = _read_slide(number, slide, text)
             except Exception as exc:  # noqa: BLE001 - a broken part shows only once it is read
                 raise damaged("PowerPoint", f"slide {number}", exc) from None
-        return text.reading("pptx")
+            if number == 1:
+                title = usable(slide_title)
+        return dataclasses.replace(text.reading("pptx"), title=title)
 
 
-def _read_slide(number: int, slide, text: PagedText) -> None:
-    """The slide's page, then its notes' page."""
+def _read_slide(number: int, slide, text: PagedText) -> str:
+    """The slide's page, then its notes' page; returns the slide's title ("" if none)."""
     title = _title_of(slide)
     label = f"slide {number}" + (f": {_shortened(title)}" if title else "")
     text.page(number, label, _slide_lines(slide, title))
@@ -54,6 +59,7 @@ def _read_slide(number: int, slide, text: PagedText) -> None:
         notes = _paragraph_lines(slide.notes_slide.notes_text_frame, bulleted=False)
         if notes:
             text.page(number, "notes to " + label, [("heading", _NOTES), *notes])
+    return title
 
 
 def _open(data: bytes):

@@ -42,7 +42,7 @@ class TextReader:
         refuse_other_formats(data, "plain")
         text, encoding = decode(data)
         blocks, headings = text_blocks(text)
-        return Reading(text, encoding, headings=headings, blocks=blocks)
+        return Reading(text, encoding, headings=headings, blocks=blocks, title=marked_title(text, headings))
 
 
 class _Line:
@@ -99,6 +99,21 @@ def text_blocks(text: str) -> tuple[tuple[Block, ...], tuple[Heading, ...]]:
         blocks.append(Block(line.start, lines[last].end, "item" if _ITEM.match(line.text) else "paragraph"))
         n = last + 1
     return tuple(blocks), tuple(headings)
+
+
+def marked_title(text: str, headings: tuple[Heading, ...]) -> str | None:
+    """The first heading marked as one (`# Title`, or a line underlined with = or -): an ALL CAPS
+    line is taken for a heading inside a text, but is too often a notice or label to name it."""
+    from index.readers.titles import usable
+
+    for heading in headings:
+        line, _, rest = text[heading.start:].partition("\n")
+        match = _ATX.match(line)
+        if match:
+            return usable(match.group(2))
+        if _UNDERLINE.match(rest.split("\n", 1)[0]):
+            return usable(line)
+    return None
 
 
 def _lines(text: str) -> list[_Line]:

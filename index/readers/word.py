@@ -18,6 +18,7 @@ import zipfile
 from index.errors import InputError
 from index.readers.base import DEFAULT_OPTIONS, Heading, Reading, ReadOptions
 from index.readers.ooxml import check_unpacked
+from index.readers.titles import first_heading, usable
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BETWEEN = "\n\n"
@@ -57,7 +58,16 @@ class WordReader:
                 headings.append(Heading(at, " › ".join(t for _, t in above)))
             blocks.append(text)
             at += len(text) + len(_BETWEEN)
-        return Reading(_BETWEEN.join(blocks) + "\n", "docx", headings=tuple(headings))
+        return Reading(_BETWEEN.join(blocks) + "\n", "docx", headings=tuple(headings),
+                       title=_core_title(document) or first_heading(headings))
+
+
+def _core_title(document) -> str | None:
+    """The title in the file's properties (File › Info), where the author set one."""
+    try:
+        return usable(document.core_properties.title)
+    except Exception:  # noqa: BLE001 - a damaged properties part costs the title, not the document
+        return None
 
 
 def _open(data: bytes):

@@ -34,6 +34,7 @@ def cmd_index(args, config: RagConfig) -> int:
 
 def cmd_search(args, config: RagConfig) -> int:
     from rag.assistant import Assistant
+    from rag.types import titled
 
     hits = Assistant(config).search(args.query, k=args.k, mode=args.mode, sources=args.source)
     if args.json:
@@ -42,8 +43,8 @@ def cmd_search(args, config: RagConfig) -> int:
     if not hits:
         print("no matching passages")
     for hit in hits:
-        print(output.visible(f"{hit.rank}. {hit.source}  chars {hit.start_char}-{hit.end_char}{output.where(hit.section, hit.pages)}  "
-                      f"score {hit.score:.3f}"))
+        print(output.visible(f"{hit.rank}. {titled(hit.title, hit.source)}  chars {hit.start_char}-{hit.end_char}"
+                             f"{output.where(hit.section, hit.pages)}  score {hit.score:.3f}"))
         print(textwrap.indent(textwrap.fill(output.visible(hit.text), width=96), "   "))
         print()
     return EXIT_OK

@@ -8,7 +8,7 @@ import re
 import sys
 import textwrap
 
-from rag.types import FORMAT_CHARACTERS, pages_label, section_beside_pages
+from rag.types import FORMAT_CHARACTERS, pages_label, section_beside_pages, titled
 
 CONTEXT_CHARS = 160  # of passage shown around a quote
 # C0 and C1 control characters (ESC among them) but newline and tab: a document's text must not
@@ -86,11 +86,12 @@ def print_answer_details(answer, color: bool) -> None:
     print()
     if answer.abstained:
         for hit in answer.passages:
-            print(visible(f"closest: {hit.source}  chars {hit.start_char}-{hit.end_char}"))
+            print(visible(f"closest: {titled(hit.title, hit.source)}  chars {hit.start_char}-{hit.end_char}"))
             print(textwrap.indent(textwrap.fill(visible(hit.text), width=96), "   "))
         return
     for c in answer.citations:
-        print(visible(f"[{c.marker}] {c.source}  chars {c.start_char}-{c.end_char}{where(c.section, c.pages)}"))
+        print(visible(f"[{c.marker}] {titled(c.title, c.source)}  chars {c.start_char}-{c.end_char}"
+                      f"{where(c.section, c.pages)}"))
         print(textwrap.indent(highlight(c, color), "    "))
         print()
 

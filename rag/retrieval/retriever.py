@@ -27,6 +27,7 @@ class Retriever:
         self._stages = {mode: stages_for(mode, config, reranker) for mode in ("hybrid", "dense", "lexical")}
         self._doc_texts: LruCache[str, str] = LruCache(256)
         self._doc_pages: LruCache[str, tuple[PageRef, ...]] = LruCache(256)
+        self._doc_titles: LruCache[str, str | None] = LruCache(1024)
         # Chunk ids hash the chunk's document, span and text, so a cached row never goes stale;
         # reading the same top chunks from SQLite for every question was a tenth of a search.
         self._chunks: LruCache[str, object] = LruCache(8192)
@@ -60,6 +61,7 @@ class Retriever:
             end_char=chunk.end_char, score=round(score, 6), section=chunk.section,
             dense_score=dense, lexical_score=lexical,
             pages=pages_over(self._pages(chunk.doc_id), chunk.start_char, chunk.end_char),
+            title=self.doc_title(chunk.doc_id),
         )
 
     def weighted_terms(self, query: str) -> dict[str, float]:
@@ -109,6 +111,9 @@ class Retriever:
     def doc_text(self, source: str) -> str:
         """The original text of a document, which citations quote (cached: it is read per hit)."""
         return self._doc_texts.get_or_make(source, lambda: self._manifest.doc_text(source) or "")
+
+    def doc_title(self, source: str) -> str | None:
+        return self._doc_titles.get_or_make(source, lambda: self._manifest.doc_title(source))
 
     def _pages(self, source: str) -> tuple[PageRef, ...]:
         return self._doc_pages.get_or_make(source, lambda: tuple(
