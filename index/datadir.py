@@ -7,6 +7,7 @@
     onnx/             query exports of embedding models (index.embedders.transformer)
     index.lock        held by the one process writing the index (index.lock)
     feedback.jsonl    what users said of answers (rag.feedback)
+    conversations.sqlite  the chat's conversations, their turns and citations (rag.history)
     tmp-uploads/      the chat's upload cache (ui.launch)
     eval-cache/       corpora the eval harness indexed (eval.harness)
 """
@@ -37,6 +38,7 @@ chroma = _part("chroma")
 onnx = _part("onnx")
 lock = _part("index.lock")
 feedback = _part("feedback.jsonl")
+conversations = _part("conversations.sqlite")
 upload_cache = _part("tmp-uploads")
 eval_cache = _part("eval-cache")
 

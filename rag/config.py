@@ -89,6 +89,7 @@ class RagConfig:
     ui_host: str = "127.0.0.1"  # a non-loopback address requires ui_auth
     ui_port: int = 7860
     ui_auth: str | None = None  # "user:password" (several separated by commas): a login page
+    ui_users: Path | None = None  # users file of `name:scrypt-hash` lines (`rag users add NAME`): a login page
     upload_dir: Path = Path("uploads")  # where files added from the browser are kept and indexed from
     upload_max_mb: float = 10.0
     # --- eval downloads (rag eval scifact) ---
@@ -100,8 +101,11 @@ class RagConfig:
         object.__setattr__(self, "upload_dir", Path(self.upload_dir).expanduser())
         cache_dir = self.cache_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cited"
         object.__setattr__(self, "cache_dir", Path(cache_dir).expanduser())
-        if self.embed_cache is not None:
-            object.__setattr__(self, "embed_cache", Path(self.embed_cache).expanduser())
+        for name in ("embed_cache", "ui_users"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
+        if self.ui_users is not None and self.ui_users.is_dir():
+            raise ConfigError(f"RAG_UI_USERS must name a file, not the folder {self.ui_users}")
         object.__setattr__(self, "extensions", tuple(
             e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions
         ))

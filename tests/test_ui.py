@@ -164,11 +164,22 @@ def test_exposure_needs_a_login_off_loopback_or_with_share():
     assert check_exposure(RagConfig(ui_host="0.0.0.0", ui_auth="ann:pw"), share=False) == [("ann", "pw")]
 
 
+def test_a_users_file_is_the_login_and_holds_no_password(tmp_path):
+    from rag.users import add_user
+
+    users = tmp_path / "users"
+    add_user(users, "ann", "correct horse battery")
+    assert "correct horse" not in users.read_text()
+    login = check_exposure(RagConfig(ui_host="0.0.0.0", ui_users=users), share=False)
+    assert login("ann", "correct horse battery") and not login("ann", "wrong password") and not login("bob", "x")
+
+
 def test_chat_refuses_a_public_address_without_login(cli):
     result = cli("chat", "--host", "0.0.0.0", "--port", "7999")
     assert result.code == 2
     assert result.err.strip().splitlines() == [
-        "error: refusing to serve on 0.0.0.0 (not a loopback address) without a login: set RAG_UI_AUTH=user:password"]
+        "error: refusing to serve on 0.0.0.0 (not a loopback address) without a login: set RAG_UI_USERS "
+        "(rag users add NAME) or RAG_UI_AUTH=user:password"]
 
 
 def test_write_lock_waits_for_readers_and_blocks_new_ones():

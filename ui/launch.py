@@ -66,13 +66,20 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def check_exposure(config: RagConfig, share: bool) -> list[tuple[str, str]] | None:
-    """The credentials to require, refusing to expose the window without them."""
-    auth = parse_auth(config.ui_auth)
-    if auth is None and (share or not is_loopback(config.ui_host)):
+def check_exposure(config: RagConfig, share: bool):
+    """The login to require (Gradio's `auth`: pairs, or a check of a name and password against the
+    users file, RAG_UI_USERS, hashes only), refusing to expose the window without one."""
+    pairs = parse_auth(config.ui_auth)
+    if config.ui_users is not None:
+        from rag.users import check_login
+
+        users = config.ui_users
+        return lambda name, password: (name, password) in (pairs or []) or check_login(users, name, password)
+    if pairs is None and (share or not is_loopback(config.ui_host)):
         where = "a public share link" if share else f"{config.ui_host} (not a loopback address)"
-        raise ConfigError(f"refusing to serve on {where} without a login: set RAG_UI_AUTH=user:password")
-    return auth
+        raise ConfigError(f"refusing to serve on {where} without a login: set RAG_UI_USERS (rag users add NAME) "
+                          "or RAG_UI_AUTH=user:password")
+    return pairs
 
 
 def private_temp_folder(data_dir: Path) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rag import datadir
 from rag.cli import output
+from rag.cli.conversations import cmd_history, cmd_users
 from rag.config import RagConfig
 from rag.errors import InputError, RagError
 
@@ -308,7 +309,8 @@ def cmd_config(args, config: RagConfig) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat, "mcp": cmd_mcp, "status": cmd_status,
-             "eval": cmd_eval, "feedback": cmd_feedback, "models": cmd_models, "config": cmd_config}
+             "eval": cmd_eval, "feedback": cmd_feedback, "models": cmd_models, "config": cmd_config,
+             "history": cmd_history, "users": cmd_users}
 
 
 def command_prefix(args) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag import backends
 from rag.config import QUERY_BACKENDS, RETRIEVAL_MODES
+from rag.history import LOCAL_OWNER
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     _eval(sub)
     _models(sub)
     _feedback(sub)
+    _history(sub)
+    _users(sub)
     _config(sub)
     return parser
 
@@ -122,6 +125,48 @@ def _feedback(sub) -> None:
     q.add_argument("--json", action="store_true")
     q = feedback.add_parser("export", help="the records as eval cases, ready for `rag eval FILE`")
     q.add_argument("--out", type=Path, default=Path("feedback-cases.jsonl"), help="default: feedback-cases.jsonl")
+
+
+def _history(sub) -> None:
+    p = sub.add_parser("history", help="conversations kept from the chat: list, show, export, rename, delete them",
+                       description="Conversations are kept per user in DATA_DIR/conversations.sqlite. Without "
+                                   "--user, the commands act on the conversations of the user 'local': the "
+                                   "chat's when it runs without a login.")
+    owner = argparse.ArgumentParser(add_help=False)
+    owner.add_argument("--user", default=LOCAL_OWNER, metavar="NAME",
+                       help="whose conversations (default: local, the chat's without a login)")
+    history = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = history.add_parser("list", parents=[owner], help="the conversations, most recent first")
+    q.add_argument("--limit", type=int, default=50, help="at most this many (default 50, at most 1000)")
+    q.add_argument("--offset", type=int, default=0, help="skip this many of the most recent")
+    q.add_argument("--json", action="store_true")
+    q = history.add_parser("show", parents=[owner], help="a conversation's questions, answers and references")
+    q.add_argument("id", metavar="ID")
+    q.add_argument("--json", action="store_true")
+    q = history.add_parser("export", parents=[owner], help="write a conversation as Markdown or JSON")
+    q.add_argument("id", metavar="ID")
+    q.add_argument("--format", choices=("md", "json"), default="md", help="md (default) or json")
+    q.add_argument("--out", type=Path, help="write it to this file (default: print it)")
+    q = history.add_parser("rename", parents=[owner], help="give a conversation a title")
+    q.add_argument("id", metavar="ID")
+    q.add_argument("title", metavar="TITLE")
+    q = history.add_parser("delete", parents=[owner], help="delete a conversation and its answers")
+    q.add_argument("id", metavar="ID")
+
+
+def _users(sub) -> None:
+    p = sub.add_parser("users", help="the chat's login names and password hashes (the file RAG_UI_USERS)",
+                       description="One `name:hash` line per user, hashed with scrypt; the file is written with "
+                                   "mode 0600 and never holds a password.")
+    p.add_argument("--file", type=Path, help="the users file (default: RAG_UI_USERS)")
+    users = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = users.add_parser("add", help="add a user, or set a user's password (asked twice; read from stdin "
+                                     "when it is not a terminal)")
+    q.add_argument("name", metavar="NAME")
+    q = users.add_parser("list", help="the user names")
+    q.add_argument("--json", action="store_true")
+    q = users.add_parser("remove", help="remove a user")
+    q.add_argument("name", metavar="NAME")
 
 
 def _config(sub) -> None:
