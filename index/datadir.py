@@ -10,6 +10,8 @@
     conversations.sqlite  the chat's conversations, their turns and citations (rag.history)
     tmp-uploads/      the chat's upload cache (ui.launch)
     eval-cache/       corpora the eval harness indexed (eval.harness)
+    web/              web pages mirrored for indexing, web/<host>/<path>.html (index.web)
+    web.sqlite        each mirrored page's URL, ETag, Last-Modified; robots.txt, sitemaps (index.web)
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ feedback = _part("feedback.jsonl")
 conversations = _part("conversations.sqlite")
 upload_cache = _part("tmp-uploads")
 eval_cache = _part("eval-cache")
+web_mirror = _part("web")
+web_records = _part("web.sqlite")
 
 
 def written(data_dir: Path) -> list[Path]:

@@ -40,7 +40,8 @@ class Assistant:
     def index(self, paths: list[str | Path], *, rebuild: bool = False,
               exclusive: Callable[[], AbstractContextManager] | None = None,
               cancelled: Callable[[], bool] | None = None,
-              readings: Mapping[str, Reading] | None = None) -> IndexReport:
+              readings: Mapping[str, Reading] | None = None,
+              crawl: int = 0, max_pages: int | None = None) -> IndexReport:
         """Bring the index in line with `paths`: new and changed files embedded, removed ones dropped.
 
         `exclusive`: what to hold while the index is written and the readers switch over (the
@@ -48,7 +49,17 @@ class Assistant:
         so answers go on meanwhile and wait only for the store to take the prepared vectors.
         `cancelled`: asked while reading and embedding; true, the run stops with `Cancelled`
         before it writes anything. `readings`: files read already (an upload's check), by the
-        SHA-256 of their bytes."""
+        SHA-256 of their bytes.
+
+        Web addresses among `paths` (http://, https://) are mirrored first (index.web: a sitemap's
+        pages, or same-site links `crawl` deep, at most `max_pages`), then the mirror is indexed
+        with the files; each page refused is a failure in the report, by URL."""
+        from index import web
+
+        urls = [p for p in paths if web.is_url(p)]
+        if urls:
+            return self._index_web(urls, [p for p in paths if not web.is_url(p)], rebuild=rebuild,
+                                   crawl=crawl, max_pages=max_pages)
         indexer = self.parts.indexer(self.progress, cancelled, readings)
         with self.parts.busy():  # no warm-up beside an index run (rag.retrieval.warmup)
             if exclusive is None:
@@ -60,10 +71,48 @@ class Assistant:
                 self.parts.reset()
                 return indexer.run(paths, rebuild=rebuild)
 
+    def _index_web(self, urls: list[str], paths: list, *, rebuild: bool, crawl: int,
+                   max_pages: int | None) -> IndexReport:
+        from index import web
+
+        if crawl < 0 or (max_pages is not None and max_pages < 1):
+            raise InputError("--crawl must be 0 or more and --max-pages 1 or more")
+        limits = web.Limits(crawl=crawl, max_pages=max_pages or web.Limits.max_pages,
+                            max_bytes=int(self.config.max_file_mb * 1_000_000))
+        mirrored = web.mirror(urls, self.config.data_dir, limits)
+        report = self.index([*paths, datadir.web_mirror(self.config.data_dir)], rebuild=rebuild)
+        report.failed[:0] = mirrored.failed
+        report.skipped[:0] = mirrored.skipped
+        report.notes[:0] = mirrored.notes
+        return report
+
+    def _url_of(self) -> Callable[[str], str | None]:
+        """Indexed source → its web page's URL, for the documents mirrored from the web (index.web)."""
+        from index import web
+
+        urls = web.page_urls(self.config.data_dir)
+        if not urls:
+            return lambda source: None
+        mirror = str(datadir.web_mirror(self.config.data_dir).resolve())
+        manifest = self.parts.manifest(required=False)
+        checked: dict[str, str | None] = {}
+
+        def url_of(source: str) -> str | None:
+            if source not in checked:  # the same name indexed from another folder is not the page
+                record = manifest.doc(source) if manifest and source in urls else None
+                checked[source] = urls[source] if record and record.root == mirror else None
+            return checked[source]
+
+        return url_of
+
     # --- search ---------------------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                sources: Sequence[str] | None = None) -> list[Hit]:
-        return self._search(self._newest_retriever, query, k=k, mode=mode, sources=sources)
+        from rag.links import hit_with_url
+
+        hits = self._search(self._newest_retriever, query, k=k, mode=mode, sources=sources)
+        url_of = self._url_of() if hits else None
+        return [hit_with_url(h, url_of) for h in hits] if url_of else hits
 
     def _newest_retriever(self):
         self.parts.refresh()
@@ -121,7 +170,13 @@ class Assistant:
         answerer = self.answerer(generator)
         self.parts.refresh()
         with self.parts.busy():
-            yield from self._corpus.pinned(answerer.stream(request))
+            for item in self._corpus.pinned(answerer.stream(request)):
+                yield self._linked(item) if isinstance(item, Answer) else item
+
+    def _linked(self, answer: Answer) -> Answer:
+        from rag.links import answer_with_urls
+
+        return answer_with_urls(answer, self._url_of()) if answer.citations or answer.passages else answer
 
     def answerer(self, generator: str | None = None):
         """The answerer a question goes to (rag.answer): the configured backend's, or `generator`'s;

@@ -102,6 +102,7 @@ class Hit:
     sentences: tuple[ScoredSentence, ...] = ()  # best first; empty when not rescored
     pages: tuple[PageRef, ...] = ()  # the pages the passage lies on (paged formats)
     title: str | None = None  # the document's title; None: it has none, name it by `source`
+    url: str | None = None  # a web page's address, with a text fragment to the passage (rag.links)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +135,7 @@ class Citation:
     score: float = 0.0
     pages: tuple[PageRef, ...] = ()  # the pages the quote lies on (paged formats)
     title: str | None = None  # the document's title; None: it has none, name it by `source`
+    url: str | None = None  # a web page's address, with a text fragment to the quote (rag.links)
 
 
 @dataclass(frozen=True)

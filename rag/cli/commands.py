@@ -23,7 +23,8 @@ def cmd_index(args, config: RagConfig) -> int:
     from rag.assistant import Assistant
 
     show_progress = not args.no_progress and sys.stderr.isatty()
-    report = Assistant(config, progress=show_progress).index(args.paths, rebuild=args.rebuild)
+    report = Assistant(config, progress=show_progress).index(args.paths, rebuild=args.rebuild, crawl=args.crawl,
+                                                             max_pages=args.max_pages)
     if args.json:
         print(json.dumps(output.report_dict(report), indent=2))
     else:
@@ -46,6 +47,8 @@ def cmd_search(args, config: RagConfig) -> int:
     for hit in hits:
         print(output.visible(f"{hit.rank}. {titled(hit.title, hit.source)}  chars {hit.start_char}-{hit.end_char}"
                              f"{output.where(hit.section, hit.pages)}  score {hit.score:.3f}"))
+        if hit.url:
+            print(output.visible(f"   {hit.url}"))
         print(textwrap.indent(textwrap.fill(output.visible(hit.text), width=96), "   "))
         print()
     return EXIT_OK

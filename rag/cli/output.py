@@ -92,6 +92,8 @@ def print_answer_details(answer, color: bool) -> None:
     for c in answer.citations:
         print(visible(f"[{c.marker}] {titled(c.title, c.source)}  chars {c.start_char}-{c.end_char}"
                       f"{where(c.section, c.pages)}"))
+        if c.url:
+            print(visible(f"    {c.url}"))
         print(textwrap.indent(highlight(c, color), "    "))
         print()
 

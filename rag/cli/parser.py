@@ -35,8 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _index(sub) -> None:
-    p = sub.add_parser("index", help="index files and folders (incremental)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = sub.add_parser("index", help="index files, folders and web pages (incremental)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a file, a folder, or a web page's http(s):// address (a sitemap.xml: its pages)")
+    p.add_argument("--crawl", type=int, default=0, metavar="N",
+                   help="also follow the web pages' links on the same site, N links deep")
+    p.add_argument("--max-pages", type=int, metavar="N", help="fetch at most N web pages (default 200)")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     p.add_argument("--no-ocr", dest="ocr", action="store_false", default=None,
                    help="do not read scanned PDF pages by OCR; report them instead (RAG_OCR=off)")
