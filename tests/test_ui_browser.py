@@ -194,3 +194,53 @@ def test_feedback_marks_the_right_span_and_becomes_an_eval_case_the_answer_misse
     rows = json.loads((tmp_path / "report" / "results.json").read_text())["configs"][0]["per_case"]
     row = next(r for r in rows if r["id"] == case["id"])
     assert row["answerable"] and row["answer_evidence"] == 0.0  # the answer marked wrong misses it
+
+
+def test_a_conversation_reopens_after_a_restart_with_its_citations_and_goes_on(browser, chat_app):
+    """Ask; launch the window anew on the same data folder; open the conversation from the list:
+    the answer and its citations panel are back, and a follow-up resolves against its turns."""
+    from tests.conftest import free_port
+    from ui.launch import launch
+
+    first = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = first.new_page()
+    page.goto(chat_app.url)
+    page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    ask(page, "What does China think about the negotiations?")
+    page.wait_for_selector("#rag-citations mark", timeout=30_000)
+    page.close()
+
+    config = chat_app.config.replace(ui_port=free_port())
+    app = launch(config, block=False)  # a new server: what it shows comes from the data folder
+    try:
+        stranger = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        stranger.goto(f"http://127.0.0.1:{config.ui_port}/")
+        stranger.wait_for_selector("#rag-question textarea", timeout=30_000)
+        assert "What does China think" not in stranger.locator("#rag-conv-list").inner_text(), \
+            "without a login, another browser does not see this one's conversations"
+        stranger.context.close()
+        context = first  # the same browser (its cookie), the server restarted
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{config.ui_port}/")
+        page.wait_for_selector("#rag-question textarea", timeout=30_000)
+        entry = page.locator("#rag-conv-list label", has_text="What does China think about the negotiations?")
+        entry.first.click(timeout=30_000)  # the newest first
+        page.wait_for_selector("#rag-citations mark", timeout=30_000)
+        assert "[1]" in page.locator("#rag-citations").inner_text()
+        assert "China" in page.locator("#rag-chat").inner_text()
+        ask(page, "And what about Turkey?")
+        page.wait_for_function("() => document.querySelector('#rag-chat')?.innerText.includes('understood as')",
+                               timeout=30_000)
+        understood = page.locator("#rag-chat").inner_text().split("understood as")[-1]
+        assert "Turkey" in understood and "negotiations" in understood
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "conversation-reopened.png"))
+        page.get_by_text("Rename, delete, export the open one").click()
+        page.click("#rag-conv-export")
+        link = page.locator("#rag-conv-download a[download]")
+        link.wait_for(timeout=15_000)  # a data: link: the window serves no files by path
+        assert link.get_attribute("download").endswith(".md")
+        assert link.get_attribute("href").startswith("data:text/markdown;charset=utf-8;base64,")
+        context.close()
+    finally:
+        app.close()

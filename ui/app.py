@@ -17,7 +17,9 @@ import gradio as gr  # imported by ui.launch only after it has pointed Gradio's 
 from rag.assistant import MAX_QUERY_CHARS
 from rag.config import RETRIEVAL_MODES
 from ui import render
+from rag.history import MAX_TITLE_CHARS
 from ui.chat import ChatService
+from ui.conversation_panel import ConversationPanel
 from ui.handlers import RIGHT_NONE, Handlers
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,8 @@ def build_app(service: ChatService, uploads):
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True,
                    delete_cache=(60, UPLOAD_TTL_S)) as app:  # raw uploads never submitted go too
         window = _layout(service)
-        _wire(app, window, Handlers(service, uploads, window))
+        changes = _wire(app, window, Handlers(service, uploads, window))
+        _wire_conversations(app, window, ConversationPanel(service, window), changes)
     return app
 
 
@@ -119,20 +122,52 @@ class Window:
     page_view: gr.HTML
     document: gr.HTML
     answer_json: gr.Code
+    conversation_id: gr.State  # the open conversation's id in the history; None: the next question starts one
+    conversations: gr.Radio
+    new_conversation: gr.Button
+    conversation_title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    export_format: gr.Radio
+    export: gr.Button
+    download: gr.HTML
 
 
 def _layout(service: ChatService) -> Window:
     """Left: the conversation and the feedback row; right: the citations panel, the full document
     and the answer as JSON; the sidebar: the controls, the status and the upload box."""
-    states = {"turns": gr.State([]), "last_answer": gr.State(None), "shown": gr.State([])}
+    states = {"turns": gr.State([]), "last_answer": gr.State(None), "shown": gr.State([]),
+              "conversation_id": gr.State(None)}
     with gr.Sidebar(open=True, label="Settings"):
+        history = _conversations()
         sidebar = _sidebar(service)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             conversation = _conversation()
         with gr.Column(scale=2):
             panel = _panel()
-    return Window(**states, **sidebar, **conversation, **panel)
+    return Window(**states, **history, **sidebar, **conversation, **panel)
+
+
+def _conversations() -> dict:
+    """The owner's conversations, newest first: open one to continue it; rename, delete or export
+    the open one. Filled in per page load (after any login)."""
+    with gr.Accordion("Conversations", open=True, elem_id="rag-conversations"):
+        new_conversation = gr.Button("New conversation", size="sm", elem_id="rag-conv-new")
+        conversations = gr.Radio(choices=[], value=None, show_label=False, elem_id="rag-conv-list")
+        with gr.Accordion("Rename, delete, export the open one", open=False, elem_id="rag-conv-manage"):
+            conversation_title = gr.Textbox(label="Title", max_lines=1, max_length=MAX_TITLE_CHARS,
+                                            elem_id="rag-conv-title")
+            with gr.Row():
+                rename = gr.Button("Rename", size="sm", elem_id="rag-conv-rename")
+                delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rag-conv-delete")
+            export_format = gr.Radio([("Markdown", "md"), ("JSON", "json")], value="md", show_label=False,
+                                     elem_id="rag-conv-format")
+            export = gr.Button("Export", size="sm", elem_id="rag-conv-export")
+            download = gr.HTML("", elem_id="rag-conv-download", js_on_load=None)
+    return dict(conversations=conversations, new_conversation=new_conversation,
+                conversation_title=conversation_title, rename=rename, delete=delete, export_format=export_format,
+                export=export, download=download)
 
 
 def _sidebar(service: ChatService) -> dict:
@@ -203,19 +238,22 @@ def _panel() -> dict:
                 document=document, answer_json=answer_json)
 
 
-def _wire(app, w: Window, h: Handlers) -> None:
+def _wire(app, w: Window, h: Handlers) -> list:
+    """Wire the events; returns those after which the conversations list changes."""
     app.load(h.status_markdown, None, w.status, api_name="status_markdown", queue=False)
     app.load(h.refresh, None, [w.sources, w.examples], api_name=False, queue=False)
-    ask_inputs = [w.question, w.shown, w.turns, w.sources, w.top_k, w.mode, w.generator]
-    ask_outputs = [w.chat, w.shown, w.turns, w.citations, w.passage, w.answer_json, w.question, w.last_answer, w.right]
-    w.question.submit(h.respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask").then(
-        h.refresh_sources, None, w.sources, api_name=False, queue=False)  # uploads from other browsers
-    w.send.click(h.respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask").then(
-        h.refresh_sources, None, w.sources, api_name=False, queue=False)
+    ask_inputs = [w.question, w.shown, w.turns, w.sources, w.top_k, w.mode, w.generator, w.conversation_id]
+    ask_outputs = [w.chat, w.shown, w.turns, w.citations, w.passage, w.answer_json, w.question, w.last_answer, w.right,
+                   w.conversation_id]  # states only added: the API's outputs keep their places
+    submitted = w.question.submit(h.respond, ask_inputs, ask_outputs, api_name="ask", concurrency_id="ask")
+    submitted.then(h.refresh_sources, None, w.sources, api_name=False, queue=False)  # uploads from other browsers
+    sent = w.send.click(h.respond, ask_inputs, ask_outputs, api_name=False, concurrency_id="ask")
+    sent.then(h.refresh_sources, None, w.sources, api_name=False, queue=False)
     w.examples.click(lambda sample: sample[0] if sample else gr.skip(), w.examples, w.question, api_name=False,
                      queue=False, show_progress="hidden")
-    w.clear.click(h.reset, None, [w.chat, w.shown, w.turns, w.citations, w.passage, w.document, w.answer_json,
-                                  w.question, w.last_answer, w.right, w.feedback_note], api_name="clear")
+    cleared = w.clear.click(h.reset, None, [w.chat, w.shown, w.turns, w.citations, w.passage, w.document, w.answer_json,
+                                  w.question, w.last_answer, w.right, w.feedback_note, w.conversation_id],
+                  api_name="clear")
     for verdict, button in w.verdicts.items():
         button.click(None, None, [w.selection], js=SELECTION_JS, queue=False).then(
             functools.partial(h.give_feedback, verdict),
@@ -232,3 +270,22 @@ def _wire(app, w: Window, h: Handlers) -> None:
     w.files.upload(h.add, [w.files], [w.upload_note, w.sources, w.status, w.files], api_name="upload",
                    concurrency_limit=UPLOAD_WORKERS, concurrency_id="index", preprocess=False)
     w.stop_uploads.click(h.cancel_uploads, None, w.upload_note, api_name="cancel_uploads", queue=False)
+    return [submitted, sent, cleared]
+
+
+def _wire_conversations(app, w: Window, panel: ConversationPanel, changes: list) -> None:
+    window = [w.chat, w.shown, w.turns, w.citations, w.passage, w.document, w.answer_json, w.question,
+              w.last_answer, w.right, w.feedback_note, w.conversation_id, w.conversation_title, w.download,
+              w.conversations]
+    app.load(panel.refresh, [w.conversation_id], w.conversations, api_name=False, queue=False)
+    # after an answer (the first question starts a conversation) or a clear: the list, the open one selected
+    for event in changes:
+        event.then(panel.refresh, [w.conversation_id], w.conversations, api_name=False, queue=False)
+    # preprocess=False: the id goes to the handler as sent, which answers any id not the owner's
+    # with "no such conversation" (Gradio's own check would name the choices instead).
+    w.conversations.input(panel.open, [w.conversations], window, api_name="open_conversation", preprocess=False)
+    w.new_conversation.click(panel.emptied, None, window, api_name="new_conversation", queue=False)
+    w.rename.click(panel.rename, [w.conversation_id, w.conversation_title], w.conversations,
+                   api_name="rename_conversation")
+    w.delete.click(panel.delete, [w.conversation_id], window, api_name="delete_conversation")
+    w.export.click(panel.export, [w.conversation_id, w.export_format], w.download, api_name="export_conversation")

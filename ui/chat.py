@@ -20,6 +20,7 @@ from rag.errors import IndexBusyError, InputError, RagError
 from rag import feedback
 from rag.assistant import Assistant
 from rag.config import RagConfig
+from rag.history import History
 from rag.types import Answer
 from ui import upload
 from ui.rwlock import ReadWriteLock
@@ -103,6 +104,7 @@ class ChatService:
         self.lock = ReadWriteLock()
         self.uploads = UploadQueues(UPLOADS_PER_BROWSER)
         self.feedback_log = feedback.FeedbackLog(datadir.feedback(self.config.data_dir))
+        self.history = History(datadir.conversations(self.config.data_dir))  # opened on first use
 
     # --- feedback -------------------------------------------------------------------------
     def feedback(self, answer: Answer, verdict: str, right: str = "", selection: str = "",

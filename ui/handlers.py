@@ -15,6 +15,7 @@ from rag.errors import Cancelled, RagError
 from rag.types import Answer, pages_over
 from ui import render
 from ui.chat import ChatService
+from ui.conversations import TurnRecorder, owner_of
 from ui.guard import BROWSER_COOKIE
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ class Handlers:
     def refresh_sources(self):
         return gr.update(choices=self.service.sources())
 
-    def respond(self, message, history, conversation, sources, k, mode, generator):
+    def respond(self, message, history, conversation, sources, k, mode, generator, conversation_id,
+                request: gr.Request):
         w = self.w
         message = message or ""
         if not message.strip():
@@ -55,6 +57,7 @@ class Handlers:
                    {"role": "assistant", "content": "…"}]
         if generator != "extractive":  # an LLM takes seconds: show the question at once
             yield {w.chat: history, w.question: ""}
+        record = TurnRecorder(self.service.history, owner_of(request), conversation_id, message)
         answer, partial = None, ""
         try:
             for item in self.service.ask(message, k=k, mode=mode, sources=sources, history=conversation or [],
@@ -63,24 +66,28 @@ class Handlers:
                     answer = item
                 elif item and generator != "extractive":  # an extractive answer arrives whole
                     partial += item
+                    record.update(partial)
                     history[-1] = {"role": "assistant", "content": render.partial_markdown(partial)}
                     yield {w.chat: history, w.question: ""}
         except RagError as exc:
             problem = render.without_paths(str(exc), self.places)
             history[-1] = {"role": "assistant", "content": f"⚠️ {render.escape_markdown(problem)}"}
-            yield {w.chat: history, w.shown: history, w.question: ""}
+            yield {w.chat: history, w.shown: history, w.question: "", w.conversation_id: record.conversation_id}
             return
+        record.finish(answer)
         history[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
         conversation = [*(conversation or []), ["user", message], ["assistant", answer.text]]
         yield {w.chat: history, w.shown: history, w.turns: conversation,
                w.citations: render.citations_html(answer, self.service.page_image),
-               w.passage: gr.update(choices=_passage_choices(answer), value=None),
+               w.passage: gr.update(choices=passage_choices(answer), value=None),
                w.answer_json: json.dumps(answer.to_dict(), ensure_ascii=False), w.question: "",
-               w.last_answer: answer, w.right: gr.update(choices=_right_choices(answer), value="")}
+               w.last_answer: answer, w.right: gr.update(choices=_right_choices(answer), value=""),
+               w.conversation_id: record.conversation_id}
 
     def reset(self):
+        """An empty window; the next question starts a new conversation."""
         return ([], [], [], render.citations_html(None), gr.update(choices=[], value=None), "", "", "", None,
-                gr.update(choices=RIGHT_NONE, value=""), "")
+                gr.update(choices=RIGHT_NONE, value=""), "", None)
 
     def give_feedback(self, verdict, answer, right_passage, selected_text, k, mode, generator):
         if answer is None:
@@ -188,7 +195,7 @@ def _right_choices(answer: Answer) -> list[tuple[str, str]]:
             ("The text I selected in the full document", "selection")]
 
 
-def _passage_choices(answer: Answer) -> list[tuple[str, str]]:
+def passage_choices(answer: Answer) -> list[tuple[str, str]]:
     if answer.citations:
         return [(f"[{c.marker}] {c.source} · characters {c.start_char:,}–{c.end_char:,}",
                  f"{c.start_char}\t{c.end_char}\t{c.source}") for c in answer.citations]
