@@ -253,6 +253,13 @@ class ChatService:
         with self.lock.reading():
             return self.assistant.status().sources
 
+    def source_choices(self) -> list[tuple[str, str]]:
+        """The documents as the filter offers them: "Title — file" (the file alone when it has no
+        title), each standing for its file."""
+        with self.lock.reading():
+            status = self.assistant.status()
+        return [(f"{status.titles[s]} — {s}" if status.titles.get(s) else s, s) for s in status.sources]
+
     def document(self, source: str) -> str | None:
         with self.lock.reading():
             return self.assistant.document_text(source)

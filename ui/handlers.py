@@ -40,10 +40,10 @@ class Handlers:
     def refresh(self):
         """The document list and the examples, filled in per page load (after any login)."""
         samples = [[q] for q in self.service.examples()]
-        return gr.update(choices=self.service.sources()), gr.Dataset(samples=samples, visible=bool(samples))
+        return gr.update(choices=self.service.source_choices()), gr.Dataset(samples=samples, visible=bool(samples))
 
     def refresh_sources(self):
-        return gr.update(choices=self.service.sources())
+        return gr.update(choices=self.service.source_choices())
 
     def respond(self, message, history, conversation, sources, k, mode, generator, conversation_id,
                 request: gr.Request):
@@ -146,7 +146,7 @@ class Handlers:
         message = render.without_paths(result.message(), self.places)
         if result.refused and not result.added and not result.unchanged:
             raise gr.Error(message)
-        return (render.escape_markdown(message), gr.update(choices=self.service.sources()), self.status_markdown(),
+        return (render.escape_markdown(message), gr.update(choices=self.service.source_choices()), self.status_markdown(),
                 None)
 
     def cancel_uploads(self, request: gr.Request):
