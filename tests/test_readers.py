@@ -226,6 +226,15 @@ def test_a_bad_pdf_gets_one_line(data, reason):
         readers.read("bad.pdf", data)
 
 
+def test_a_pdf_s_fault_is_its_own_not_the_one_read_before():
+    """pdfium keeps its last error across documents: an empty PDF read after an encrypted one is
+    still 'no pages'."""
+    with pytest.raises(InputError, match="encrypted"):
+        readers.read("secret.pdf", encrypted(make_pdf([["Secret text."]])))
+    with pytest.raises(InputError, match="the PDF has no pages"):
+        readers.read("empty.pdf", make_pdf([]))
+
+
 @pytest.mark.slow  # OCR: seconds a page
 def test_an_uploaded_pdf_is_indexed_with_its_scan_note(seeds_index, tmp_path):
     import shutil

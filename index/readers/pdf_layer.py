@@ -61,15 +61,20 @@ def damaged_page_errors() -> type[Exception]:
     return pdfium.PdfiumError
 
 
+_NO_PAGES = re.compile(rb"/Count\s+0\b")
+
+
 def open_pdf(data: bytes):
     import pypdfium2 as pdfium
 
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
+        # pdfium sets no error for a PDF without a page tree, so the one it reports may be the last
+        # failure's in this process (an encrypted PDF read before): each cause is checked in the bytes.
+        if "password" in str(exc).lower() and b"/Encrypt" in data:
             raise InputError("the PDF is encrypted: save a copy without a password") from None
-        if "(PDFium: Success)" in str(exc):  # loads no page tree, yet reports no error: an empty PDF
+        if "(PDFium: Success)" in str(exc) or _NO_PAGES.search(data):
             raise InputError("the PDF has no pages") from None
         raise InputError(f"damaged PDF: {exc}") from None
 
