@@ -55,8 +55,11 @@ class SentenceCache:
         row = {text: n for n, text in enumerate(texts)}
         made: dict[str, tuple[int, bytes]] = {}
         for cid in missing:
-            rows = embedded[[row[t] for t in sentence_inputs(keys[cid])]].reshape(-1, embedded.shape[1])
-            made[cid] = packed_rows(rows)
+            picked = [row[t] for t in sentence_inputs(keys[cid])]
+            if not picked:  # a chunk without sentences
+                made[cid], found[cid] = (0, b""), np.zeros((0, embedded.shape[1]), np.float32)
+                continue
+            made[cid] = packed_rows(embedded[picked])
             found[cid] = unpack_rows(made[cid][1], made[cid][0])  # as stored, so a later read scores the same
         self._write({digests[cid]: (cid, *made[cid]) for cid in missing})
         return found
@@ -90,8 +93,7 @@ class SentenceCache:
                     db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
                                    [(digest, *row) for digest, row in rows.items()])
             except sqlite3.Error as exc:
-                self._writable = False
-                log.info("sentence vectors kept in memory only: %s (%s)", self.path, exc)
+                self._refused(exc)
 
     def _connect(self, create: bool) -> sqlite3.Connection | None:
         if self._db is not None:
@@ -103,11 +105,20 @@ class SentenceCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
         except sqlite3.Error as exc:
-            self._writable = False
-            log.info("sentence vectors kept in memory only: %s (%s)", self.path, exc)
+            self._refused(exc)
             return None
         self._db = db
         return db
+
+    def _refused(self, exc: sqlite3.Error) -> None:
+        """A folder that cannot be written keeps the vectors in memory from now on; a passing
+        failure (another process holding a lock past the timeout) is tried again next time."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        lasting = any(word in str(exc).lower() for word in ("readonly", "read-only", "unable to open", "not a database"))
+        self._writable = not lasting
+        log.info("sentence vectors not kept in %s%s: %s", self.path, " (memory only from now on)" if lasting else "", exc)
 
     def close(self) -> None:
         with self._lock:

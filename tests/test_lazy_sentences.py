@@ -199,3 +199,15 @@ def test_the_warm_up_takes_up_a_new_generation_s_chunks(tmp_path):
     writer.close()
     assert wait_for(lambda: cached_rows(tmp_path / "data") == first + added)
     bot.close()
+
+
+def test_a_chunk_without_sentences_costs_no_model_call(tmp_path):
+    from index.sentence_cache import SentenceCache
+    from index.types import Chunk
+
+    called = []
+    cache = SentenceCache(tmp_path / "sentences.sqlite", "fake", lambda texts: called.append(texts))
+    bare = Chunk("c1", "d.md", 0, "----", 0, 4, "body", 1, sentences=())
+    assert cache.vectors([bare])["c1"].shape[0] == 0 and called == []
+    assert cache.vectors([bare])["c1"].shape[0] == 0, "and reads back from the file"
+    cache.close()

@@ -55,7 +55,7 @@ class SentenceWarmer:
         self.rest_s = rest_s  # how long to wait, all done, before looking for a new generation's chunks
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.warmed = 0  # chunks whose sentences this process embedded ahead
+        self.warmed = 0  # chunks walked over (embedded here, or found made by another process)
 
     def start(self) -> None:
         if self._thread is None:
@@ -79,9 +79,8 @@ class SentenceWarmer:
                 if current is not retriever:  # a new generation: its new chunks too
                     retriever, after = current, ""
                 batch = retriever.unembedded_after(after, self.batch)
-                if not batch:
+                if not batch:  # all done: only a new generation starts the walk over
                     self._stop.wait(self.rest_s)
-                    retriever = None
                     continue
                 self.warmed += retriever.warm_sentences(batch)
                 after = batch[-1]
