@@ -78,11 +78,21 @@ def mirror(urls: list[str], data_dir: Path, limits: Limits = Limits()) -> Mirror
         records.close()
 
 
+_read_urls: dict[Path, tuple[bytes, dict[str, str]]] = {}  # records file -> (its change counter, what it said)
+
+
 def page_urls(data_dir: Path) -> dict[str, str]:
-    """Mirrored file (its path under the mirror, as the index names it) → the page's URL."""
+    """Mirrored file (its path under the mirror, as the index names it) → the page's URL. Asked
+    for every answer: the records are read again only after a run has changed them."""
     path = datadir.web_records(data_dir)
-    if not path.exists():
+    try:
+        with path.open("rb") as f:
+            stamp = f.read(28)[24:]  # SQLite's file change counter: one more at every commit (no WAL here)
+    except OSError:
         return {}
+    known = _read_urls.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
@@ -92,7 +102,8 @@ def page_urls(data_dir: Path) -> dict[str, str]:
     except sqlite3.Error as exc:
         log.warning("cannot read %s: %s", path, exc)
         return {}
-    return dict(rows)
+    _read_urls[path] = (stamp, dict(rows))
+    return _read_urls[path][1]
 
 
 def mirror_path(url: str, suffix: str) -> str:
