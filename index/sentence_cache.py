@@ -50,12 +50,13 @@ class SentenceCache:
         missing = [cid for cid in keys if cid not in found]
         if not missing:
             return found
-        texts = list(dict.fromkeys(t for cid in missing for t in sentence_inputs(keys[cid])))
+        inputs = {cid: sentence_inputs(keys[cid]) for cid in missing}
+        texts = list(dict.fromkeys(t for each in inputs.values() for t in each))
         embedded = np.asarray(self.embed(texts), dtype=np.float32) if texts else np.zeros((0, 0), np.float32)
         row = {text: n for n, text in enumerate(texts)}
         made: dict[str, tuple[int, bytes]] = {}
         for cid in missing:
-            picked = [row[t] for t in sentence_inputs(keys[cid])]
+            picked = [row[t] for t in inputs[cid]]
             if not picked:  # a chunk without sentences
                 made[cid], found[cid] = (0, b""), np.zeros((0, embedded.shape[1]), np.float32)
                 continue
