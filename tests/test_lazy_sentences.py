@@ -44,7 +44,8 @@ def cached_rows(data: Path) -> int:
         return 0
     db = sqlite3.connect(path)
     try:
-        return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        found = db.execute("SELECT name FROM sqlite_master WHERE name = 'vectors'").fetchone()
+        return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] if found else 0  # file made, table not yet
     finally:
         db.close()
 
