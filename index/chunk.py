@@ -42,15 +42,22 @@ def chunk_document(doc_id: str, clean: CleanText, plan: ChunkPlan, tokens: Token
     chunks: list[Chunk] = []
     for section in clean.sections:
         units = _units(clean.text, section.start, section.end, plan, tokens)
+        in_comment = section.name.startswith("reader comment")
+        roles: dict[int, str] = {}  # by unit: the sentences two chunks overlap on are judged once
+
+        def role(k: int) -> str:
+            if k not in roles:
+                x, y = units[k][0], units[k][1]
+                roles[k] = "heading" if clean.in_heading(x, y) else sentence_role(clean.text, x, y, in_comment)
+            return roles[k]
+
         for i, j, n in _pack(units, plan):
             a, b = units[i][0], units[j - 1][1]
             text = clean.text[a:b]
             orig_start, orig_end = clean.original_span(a, b)
-            in_comment = section.name.startswith("reader comment")
-            sentences = tuple(SentenceSpan(x - a, y - a, *clean.original_span(x, y),
-                                           role="heading" if clean.in_heading(x, y)
-                                           else sentence_role(clean.text, x, y, in_comment))
-                              for x, y, _ in units[i:j])
+            sentences = tuple(SentenceSpan(units[k][0] - a, units[k][1] - a, *clean.original_span(*units[k][:2]),
+                                           role=role(k))
+                              for k in range(i, j))
             chunks.append(Chunk(
                 chunk_id=chunk_id(doc_id, a, b, text),
                 doc_id=doc_id,

@@ -227,7 +227,10 @@ def _clean_lines(text: str, starts: list[int], ends: list[int], soft: frozenset[
         if new_section:
             section_name = _switch(sections, section_name, section_start, len(out.starts), new_section)
             section_start = len(out.starts)
-        _add_collapsed(out, line, line_start, starts, ends)
+        if stripped == line:  # nothing to collapse: the line maps one to one
+            out.add(line, starts[line_start:line_start + len(line)], ends[line_start:line_start + len(line)])
+        else:
+            _add_collapsed(out, line, line_start, starts, ends)
     if len(out.starts) > section_start:
         sections.append(Section(section_start, len(out.starts), section_name))
     return CleanText(out.text(), out.starts, out.ends, sections)

@@ -22,6 +22,7 @@ The rules read the sentence and the line it sits on, nothing else, so they work 
 
 from __future__ import annotations
 
+import functools
 import re
 
 QUOTABLE = frozenset({"body"})  # quoted as an answer
@@ -86,7 +87,7 @@ def sentence_role(text: str, start: int, end: int, in_comment: bool = False) -> 
         return "credit"
     if _BOILERPLATE.search(sentence):
         return "boilerplate"
-    if _DOCKET.search(line) and len(line.split()) <= 20:
+    if line.count(" ") < 20 and _DOCKET.search(line):  # the count first: a long line is never a docket
         return "caption"
     if _reference(sentence):
         return "reference"
@@ -111,7 +112,12 @@ def _reference(sentence: str) -> bool:
 def _line(text: str, start: int, end: int) -> str:
     first = text.rfind("\n", 0, start) + 1
     last = text.find("\n", end)
-    return " ".join(text[first:len(text) if last == -1 else last].split())
+    return _words_between(text, first, len(text) if last == -1 else last)
+
+
+@functools.lru_cache(maxsize=64)  # the sentences of one paragraph share its line
+def _words_between(text: str, first: int, last: int) -> str:
+    return " ".join(text[first:last].split())
 
 
 def _next_line(text: str, end: int) -> str:
