@@ -4,6 +4,7 @@ token counter the chunker cuts with. The embedders that run models are in `index
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,20 @@ def resolve_model(name: str, models_dir: Path | None = None) -> ModelRef:
         return ModelRef(name, None)
 
 
+# Characters Python's str.split() splits on that a BERT tokenizer drops as control characters.
+_SPLIT_ONLY_BY_PYTHON = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+_WORD_CACHE = 200_000  # distinct words kept; a corpus's vocabulary fits, a flood of junk is cleared
+
+
 class Tokens:
-    """Counts and splits text in the model's own tokens (the `TokenCounter` the chunker needs)."""
+    """Counts and splits text in the model's own tokens (the `TokenCounter` the chunker needs), and
+    gives a text's token ids for the model.
+
+    A BERT tokenizer (BERT normalizer and pre-tokenizer, WordPiece) reads each whitespace-separated
+    word on its own: a text's ids are its words' ids in order. So words are tokenized once and
+    kept, and a text costs a dictionary lookup per word instead of a pass of the tokenizer: indexing
+    counts every sentence and then embeds the chunks made of them. Other tokenizers (SentencePiece
+    marks the spaces themselves) are always asked in full."""
 
     def __init__(self, model: ModelRef) -> None:
         from tokenizers import Tokenizer
@@ -67,11 +80,49 @@ class Tokens:
             self._tok = AutoTokenizer.from_pretrained(model.load_path).backend_tokenizer
         self._tok.no_truncation()
         self._tok.no_padding()
+        self._words: dict[str, list[int]] | None = {} if _reads_words_alone(self._tok) else None
+        self._ends = (self._tok.token_to_id("[CLS]"), self._tok.token_to_id("[SEP]"))
 
     def count(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
+        if self._words is not None:
+            found = [self.ids(text) for text in texts]
+            if all(ids is not None for ids in found):
+                return [len(ids) for ids in found]
         return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def ids(self, text: str, limit: int | None = None) -> list[int] | None:
+        """The text's token ids, without [CLS] and [SEP], at most `limit` of them; None where the
+        word shortcut does not hold (another kind of tokenizer, or a character only Python splits on)."""
+        words = self._words
+        if words is None or _SPLIT_ONLY_BY_PYTHON.search(text):
+            return None
+        if len(words) > _WORD_CACHE:
+            words.clear()
+        out: list[int] = []
+        for word in text.split():
+            got = words.get(word)
+            if got is None:
+                got = words[word] = self._tok.encode(word, add_special_tokens=False).ids
+            out.extend(got)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def model_rows(self, texts: list[str], max_length: int) -> list[list[int]] | None:
+        """Each text's ids as the model's tokenizer gives them ([CLS] … [SEP], cut at `max_length`);
+        None where `ids` cannot say for one of them."""
+        cls, sep = self._ends
+        if cls is None or sep is None:
+            return None
+        rows = []
+        for text in texts:
+            ids = self.ids(text, max_length - 2)
+            if ids is None:
+                return None
+            rows.append([cls, *ids, sep])
+        return rows
 
     def split_long(self, text: str, limit: int) -> list[tuple[int, int]]:
         """Cut `text` into pieces of at most `limit` tokens, preferring to cut between words."""
@@ -87,3 +138,27 @@ class Tokens:
             pieces.append((offsets[start_tok][0], offsets[end_tok - 1][1]))
             start_tok = end_tok
         return pieces
+
+
+def padded(rows: list[list[int]], multiple: int):
+    """Input ids and attention mask (numpy, int64) for `rows`, padded with 0 to a multiple of `multiple`."""
+    import numpy as np
+
+    width = -(-max(map(len, rows), default=0) // multiple) * multiple
+    input_ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for row, ids in enumerate(rows):
+        input_ids[row, :len(ids)] = ids
+        mask[row, :len(ids)] = 1
+    return input_ids, mask
+
+
+def _reads_words_alone(tokenizer) -> bool:
+    """Whether the tokenizer reads each whitespace-separated word independently of its neighbours:
+    a per-character normalizer, a pre-tokenizer that splits at whitespace and punctuation, WordPiece."""
+    import json
+
+    config = json.loads(tokenizer.to_str())
+    return ((config.get("normalizer") or {}).get("type") == "BertNormalizer"
+            and (config.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
+            and (config.get("model") or {}).get("type") == "WordPiece")

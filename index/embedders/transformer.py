@@ -30,7 +30,7 @@ import numpy as np
 
 from index import datadir
 from index.chunk import TokenCounter
-from index.embed import ModelRef, Tokens, resolve_model
+from index.embed import ModelRef, Tokens, padded, resolve_model
 from index.embedders import device as devices
 from index.embedders.onnx_export import INT8_FILE, MODEL_FILE, OnnxSession, export_onnx, quantize
 from index.errors import ConfigError
@@ -140,6 +140,16 @@ class SentenceTransformerEmbedder:
     def _forward_all(self, texts: list[str], precision: str, spans: Sequence[Spans] | None = None):
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        rows = self.tokens().model_rows(texts, self.max_seq_length) if spans is None and precision != "int8" else None
+        if rows is not None:  # vectors only, from ids made here: batches of alike token counts pad least
+            order = sorted(range(len(texts)), key=lambda i: -len(rows[i]))
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start:start + self.batch_size]
+                input_ids, mask = padded([rows[i] for i in batch], _PAD)
+                features = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+                sentence = self._run(features, precision, token_states=False)[1]
+                vectors[batch] = sentence / np.maximum(np.linalg.norm(sentence, axis=1, keepdims=True), 1e-12)
+            return vectors, pooled
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # alike lengths pad least
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
@@ -159,17 +169,23 @@ class SentenceTransformerEmbedder:
             offsets = encoded.pop("offset_mapping")
             states, sentence = self._int8.forward(encoded)
             return states, sentence, offsets, encoded["attention_mask"].astype(bool)
+        encoded = tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_seq_length,
+                            return_offsets_mapping=True, return_tensors="np", pad_to_multiple_of=_PAD)
+        offsets = encoded.pop("offset_mapping")
+        states, sentence = self._run(dict(encoded), precision)
+        return states, sentence, offsets, encoded["attention_mask"].astype(bool)
+
+    def _run(self, encoded: dict[str, np.ndarray], precision: str, token_states: bool = True):
+        """The model on tokenized inputs: token states (None without `token_states`) and pooled
+        vectors, as float32 numpy."""
         import torch
 
         device = self.runtime[0]
-        encoded = tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_seq_length,
-                            return_offsets_mapping=True, return_tensors="pt", pad_to_multiple_of=_PAD)
-        offsets = encoded.pop("offset_mapping").numpy()
-        features = {name: tensor.to(device) for name, tensor in encoded.items()}
+        features = {name: torch.from_numpy(array).to(device) for name, array in encoded.items()}
         with torch.inference_mode(), _autocast(device, precision):
             out = self.model.forward(features)
-        return (out["token_embeddings"].float().cpu().numpy(), out["sentence_embedding"].float().cpu().numpy(),
-                offsets, encoded["attention_mask"].numpy().astype(bool))
+        states = out["token_embeddings"].float().cpu().numpy() if token_states else None
+        return states, out["sentence_embedding"].float().cpu().numpy()
 
     def embed_query(self, text: str) -> np.ndarray:
         session = self._query_session()
