@@ -2,23 +2,23 @@
 (`RAG_SENTENCE_VECTORS=lazy`: one forward pass per chunk at index time).
 
 The vectors are those `exact` indexing would have stored (each sentence under its headings,
-`index.passages.sentence_inputs`, kept as `pack_rows` keeps them), made on the model's query path
+`index.passages.sentence_inputs`, kept as `packed_rows` keeps them), made on the model's query path
 (`Embedder.embed_queries`: its ONNX export where there is one, so a one-question process need not
 load torch; cosine 0.9999 with the documents' bfloat16), so answers do not depend on when they
-were made. They are kept in `sentences.sqlite` beside the
-manifest, keyed by a digest of the model and what was embedded, so any process reading the index
-may add to it without becoming the index's writer; a data folder that cannot be written keeps
-them in memory only (the retriever's cache).
+were made. They are kept in `sentences.sqlite` beside the manifest, one row per distinct sentence
+input, keyed by a digest of the model and the input: the sentences two neighbouring chunks overlap
+on (a fifth of them) are embedded and kept once. Any process reading the index may add to it
+without becoming the index's writer; a data folder that cannot be written keeps them in memory only
+(the retriever's cache).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +29,12 @@ from index.types import Chunk
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS vectors (digest TEXT PRIMARY KEY, chunk_id TEXT NOT NULL, "
-           "dimension INTEGER NOT NULL, rows BLOB NOT NULL)")
+TABLE = "sentence_vectors"
+# `owner`: the first 8 characters of the chunk that first needed the sentence (a shared sentence
+# whose owner is removed is forgotten with it, and made again if another chunk needs it).
+_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {TABLE} (digest BLOB PRIMARY KEY, owner TEXT NOT NULL, "
+           "dimension INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID")
+_OWNER = 8
 
 
 class SentenceCache:
@@ -44,30 +48,26 @@ class SentenceCache:
 
     def vectors(self, chunks: list[Chunk]) -> dict[str, np.ndarray]:
         """Each chunk's sentence vectors (one unit row per `Chunk.sentences` entry), by chunk id."""
-        keys = {c.chunk_id: key_of(c) for c in chunks}
-        digests = {cid: _digest(self.model, key) for cid, key in keys.items()}
-        found = {cid: unpack_rows(blob, dimension) for cid, (dimension, blob) in self._read(digests).items()}
-        missing = [cid for cid in keys if cid not in found]
-        if not missing:
-            return found
-        inputs = {cid: sentence_inputs(keys[cid]) for cid in missing}
-        texts = list(dict.fromkeys(t for each in inputs.values() for t in each))
-        embedded = np.asarray(self.embed(texts), dtype=np.float32) if texts else np.zeros((0, 0), np.float32)
-        row = {text: n for n, text in enumerate(texts)}
-        made: dict[str, tuple[int, bytes]] = {}
-        for cid in missing:
-            picked = [row[t] for t in inputs[cid]]
-            if not picked:  # a chunk without sentences
-                made[cid], found[cid] = (0, b""), np.zeros((0, embedded.shape[1]), np.float32)
-                continue
-            made[cid] = packed_rows(embedded[picked])
-            found[cid] = unpack_rows(made[cid][1], made[cid][0])  # as stored, so a later read scores the same
-        self._write({digests[cid]: (cid, *made[cid]) for cid in missing})
-        return found
+        inputs = {c.chunk_id: sentence_inputs(key_of(c)) for c in chunks}
+        owners = {}
+        for cid, texts in inputs.items():
+            for text in texts:
+                owners.setdefault(text, cid)
+        digests = {text: _digest(self.model, text) for text in owners}
+        found = self._read(digests)
+        missing = [text for text in owners if text not in found]
+        if missing:
+            embedded = np.asarray(self.embed(missing), dtype=np.float32)
+            made = {text: packed_rows(embedded[n:n + 1]) for n, text in enumerate(missing)}
+            self._write((digests[text], owners[text][:_OWNER], *made[text]) for text in missing)
+            found.update({text: unpack_rows(blob, dimension) for text, (dimension, blob) in made.items()})  # as stored
+        width = next((rows.shape[1] for rows in found.values()), 0)
+        return {cid: np.concatenate([found[t] for t in texts]) if texts else np.zeros((0, width), np.float32)
+                for cid, texts in inputs.items()}
 
-    def _read(self, digests: Mapping[str, str]) -> dict[str, tuple[int, bytes]]:
-        by_digest = {d: cid for cid, d in digests.items()}
-        found: dict[str, tuple[int, bytes]] = {}
+    def _read(self, digests: dict[str, bytes]) -> dict[str, np.ndarray]:
+        by_digest = {d: text for text, d in digests.items()}
+        found: dict[str, np.ndarray] = {}
         with self._lock:
             db = self._connect(create=False)
             if db is None:
@@ -77,22 +77,21 @@ class SentenceCache:
                 for start in range(0, len(wanted), 500):
                     part = wanted[start:start + 500]
                     for digest, dimension, blob in db.execute(
-                            f"SELECT digest, dimension, rows FROM vectors WHERE digest IN ({','.join('?' * len(part))})",
+                            f"SELECT digest, dimension, vector FROM {TABLE} WHERE digest IN ({','.join('?' * len(part))})",
                             part):
-                        found[by_digest[digest]] = (dimension, blob)
+                        found[by_digest[digest]] = unpack_rows(blob, dimension)
             except sqlite3.Error as exc:  # a damaged cache is made again, never an error for a question
                 log.warning("sentence cache %s unreadable (%s); making vectors again", self.path, exc)
         return found
 
-    def _write(self, rows: Mapping[str, tuple[str, int, bytes]]) -> None:
+    def _write(self, rows: Iterable[tuple[bytes, str, int, bytes]]) -> None:
         with self._lock:
             db = self._connect(create=True)
             if db is None:
                 return
             try:
                 with db:
-                    db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
-                                   [(digest, *row) for digest, row in rows.items()])
+                    db.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?)", list(rows))
             except sqlite3.Error as exc:
                 self._refused(exc)
 
@@ -104,7 +103,7 @@ class SentenceCache:
         try:
             db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
+            _create(db)
         except sqlite3.Error as exc:
             self._refused(exc)
             return None
@@ -129,21 +128,27 @@ class SentenceCache:
 
 
 def prune(path: Path, manifest_path: Path) -> int:
-    """Forget the vectors of chunks the manifest no longer has (after an index run removed or
-    changed documents). Returns how many were forgotten."""
+    """Forget the vectors of sentences whose chunk the manifest no longer has (after an index run
+    removed or changed documents). Returns how many were forgotten."""
     if not path.exists():
         return 0
     db = sqlite3.connect(path, timeout=30)
     try:
-        db.execute(_SCHEMA)
+        _create(db)
         db.execute("ATTACH DATABASE ? AS manifest", (str(manifest_path),))
         with db:
-            gone = db.execute("DELETE FROM vectors WHERE chunk_id NOT IN (SELECT chunk_id FROM manifest.chunks)").rowcount
+            gone = db.execute(f"DELETE FROM {TABLE} WHERE owner NOT IN "
+                              f"(SELECT substr(chunk_id, 1, {_OWNER}) FROM manifest.chunks)").rowcount
         db.execute("DETACH DATABASE manifest")
         return gone
     finally:
         db.close()
 
 
-def _digest(model: str, key) -> str:
-    return hashlib.sha256(json.dumps([model, key]).encode()).hexdigest()
+def _create(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
+    db.execute("DROP TABLE IF EXISTS vectors")  # an older version's rows, one per chunk in int8
+
+
+def _digest(model: str, text: str) -> bytes:
+    return hashlib.sha256(f"{model}\x00{text}".encode()).digest()[:16]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import datadir
 from index.manifest import Manifest
+from index.sentence_cache import TABLE
 from rag import Assistant
 from rag.config import RagConfig
 
@@ -39,15 +41,26 @@ def assistant(data: Path, mode: str, **extra) -> Assistant:
 
 
 def cached_rows(data: Path) -> int:
+    """Sentence vectors kept in the cache file (one per distinct sentence input)."""
     path = datadir.sentence_cache(data)
     if not path.exists():
         return 0
     db = sqlite3.connect(path)
     try:
-        found = db.execute("SELECT name FROM sqlite_master WHERE name = 'vectors'").fetchone()
-        return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] if found else 0  # file made, table not yet
+        found = db.execute("SELECT name FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
+        return db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0] if found else 0  # file made, table not yet
     finally:
         db.close()
+
+
+def sentence_inputs_of(data: Path) -> list[str]:
+    """Every chunk's sentence inputs (under its headings), in the manifest's order, repeats kept."""
+    manifest = Manifest(datadir.manifest(data), readonly=True)
+    try:
+        chunks = manifest.chunks_by_id(sorted(manifest.chunk_ids()))
+        return [text for c in chunks.values() for text in c.sentence_inputs()]
+    finally:
+        manifest.close()
 
 
 def answers(bot: Assistant) -> list:
@@ -67,7 +80,8 @@ def test_a_lazy_index_stores_no_sentence_vectors_and_answers_as_an_exact_one(tmp
     assert cached_rows(tmp_path / "lazy") == 0
     assert answers(lazy) == answers(exact), "same hits, same scores, same sentences to quote"
     made = cached_rows(tmp_path / "lazy")
-    assert 0 < made <= report.chunks_written, "only retrieved chunks get sentence vectors"
+    every = sentence_inputs_of(tmp_path / "lazy")
+    assert 0 < made <= len(set(every)), "only retrieved chunks get sentence vectors"
     exact.close()
     lazy.close()
 
@@ -109,10 +123,10 @@ def test_removed_documents_take_their_sentence_vectors_with_them(tmp_path):
     bot.index([docs])
     assert cached_rows(tmp_path / "data") < made
     db = sqlite3.connect(datadir.sentence_cache(tmp_path / "data"))
-    kept = {r[0] for r in db.execute("SELECT chunk_id FROM vectors")}
+    kept = {r[0] for r in db.execute(f"SELECT owner FROM {TABLE}")}
     db.close()
     manifest = Manifest(datadir.manifest(tmp_path / "data"), readonly=True)
-    assert kept <= manifest.chunk_ids()
+    assert kept <= {chunk_id[:8] for chunk_id in manifest.chunk_ids()}
     manifest.close()
     bot.close()
 
@@ -178,27 +192,31 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
 def test_a_serving_process_embeds_the_sentences_ahead_while_no_question_is_in_flight(tmp_path):
     docs = write_docs(tmp_path / "docs")
     bot = assistant(tmp_path / "data", "lazy")
-    chunks = bot.index([docs]).chunks_written
+    bot.index([docs])
+    distinct = len(set(sentence_inputs_of(tmp_path / "data")))
     with bot.parts.busy():  # a question in flight
         bot.warm_sentences()
         assert not wait_for(lambda: cached_rows(tmp_path / "data") > 0, seconds=1.5), \
             "nothing is embedded ahead while a question is answered"
-    assert wait_for(lambda: cached_rows(tmp_path / "data") == chunks), "every chunk's sentences, once idle"
+    assert wait_for(lambda: cached_rows(tmp_path / "data") == distinct), "every chunk's sentences, once idle"
     bot.close()
 
 
 def test_the_warm_up_takes_up_a_new_generation_s_chunks(tmp_path):
     docs = write_docs(tmp_path / "docs")
     bot = assistant(tmp_path / "data", "lazy")
-    first = bot.index([docs]).chunks_written
+    bot.index([docs])
+    first = len(set(sentence_inputs_of(tmp_path / "data")))
     bot.parts.warm_sentences()
     bot.parts._warmer.rest_s = 0.2  # look for new chunks soon after finishing
     assert wait_for(lambda: cached_rows(tmp_path / "data") == first)
     (docs / "log-new.md").write_text("# Later\n\nThe relief keeper arrived by the mail boat on Sunday.\n")
     writer = assistant(tmp_path / "data", "lazy")  # another process indexes
-    added = writer.index([docs]).chunks_written
+    writer.index([docs])
     writer.close()
-    assert wait_for(lambda: cached_rows(tmp_path / "data") == first + added)
+    assert wait_for(lambda: cached_rows(tmp_path / "data") == len(set(sentence_inputs_of(tmp_path / "data")))), \
+        "the new document's sentences too"
+    assert cached_rows(tmp_path / "data") > first
     bot.close()
 
 
@@ -212,3 +230,33 @@ def test_a_chunk_without_sentences_costs_no_model_call(tmp_path):
     assert cache.vectors([bare])["c1"].shape[0] == 0 and called == []
     assert cache.vectors([bare])["c1"].shape[0] == 0, "and reads back from the file"
     cache.close()
+
+
+def test_a_sentence_two_chunks_share_is_embedded_and_kept_once(tmp_path):
+    from index.embedders.fake import HashingEmbedder
+    from index.sentence_cache import SentenceCache
+    from index.types import Chunk, SentenceSpan
+
+    fake = HashingEmbedder()
+    asked: list[str] = []
+    cache = SentenceCache(tmp_path / "sentences.sqlite", "fake", lambda texts: asked.extend(texts) or fake.embed(texts))
+    text_a, text_b = "One lamp. Two oil casks.", "Two oil casks. Three gulls."
+    a = Chunk("a" * 32, "d.md", 0, text_a, 0, 24, "Log", 5, sentences=(SentenceSpan(0, 9, 0, 9), SentenceSpan(10, 24, 10, 24)))
+    b = Chunk("b" * 32, "d.md", 1, text_b, 10, 37, "Log", 5, sentences=(SentenceSpan(0, 14, 10, 24), SentenceSpan(15, 27, 25, 37)))
+    first = cache.vectors([a, b])
+    assert sorted(asked) == sorted({"Log\nOne lamp.", "Log\nTwo oil casks.", "Log\nThree gulls."}), "each input once"
+    assert np.array_equal(first["a" * 32][1], first["b" * 32][0]) and first["b" * 32].shape == (2, 384)
+    asked.clear()
+    again = SentenceCache(tmp_path / "sentences.sqlite", "fake", lambda texts: asked.extend(texts) or fake.embed(texts))
+    assert all(np.array_equal(again.vectors([a, b])[c], first[c]) for c in first) and asked == [], "read back as made"
+    assert cached_rows_at(tmp_path / "sentences.sqlite") == 3
+    cache.close()
+    again.close()
+
+
+def cached_rows_at(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
+    finally:
+        db.close()
