@@ -185,6 +185,7 @@ def disk_parts(data_dir: Path) -> dict[str, int]:
         "chroma_sqlite": sum(size_of(chroma / f"chroma.sqlite3{tail}") for tail in ("", "-wal", "-shm")),
         "chroma_segments": sum(size_of(p) for p in chroma.iterdir() if p.is_dir()) if chroma.is_dir() else 0,
         "bm25": sum(size_of(p) for p in data_dir.glob("bm25*")),
+        "sentences": sum(size_of(data_dir / f"sentences.sqlite{tail}") for tail in ("", "-wal", "-shm")),
         "onnx": size_of(data_dir / "onnx"),
     }
     parts["other"] = size_of(data_dir) - sum(parts.values())
@@ -433,6 +434,8 @@ def measure_corpus(label: str, corpus_name: str, corpus: Path, args, env: dict[s
         print(top_of_profile(serve_profile), flush=True)
     if args.bare_forward and env.get("RAG_EMBED_MODEL") != "fake":
         row |= bare_forward(data_dir, env, args.bare_forward_sentences)
+    if args.sentence_warmup:
+        row |= warmed_up(label, corpus_name, data_dir, args, env)
     if baseline is not None:
         base_dir = args.cache / "data" / f"{label}-baseline"
         base = index_once(f"{label}-baseline", corpus, base_dir, baseline, env)
@@ -511,6 +514,37 @@ def _every_embedded_text(data_dir: Path) -> list[str] | None:
     finally:
         manifest.close()
     return list(dict.fromkeys(texts))
+
+
+def warm_child(spec: dict) -> dict:
+    """Every chunk's sentence vectors made, as a serving process's warm-up makes them."""
+    sys.path.insert(0, str(ROOT))
+    from rag import Assistant
+    from rag.config import RagConfig
+
+    bot = Assistant(RagConfig.from_env(data_dir=Path(spec["data_dir"])))
+    retriever = bot.parts._newest_retriever()
+    began, after, chunks = time.perf_counter(), "", 0
+    while batch := retriever.unembedded_after(after, 64):
+        chunks += retriever.warm_sentences(batch)
+        after = batch[-1]
+    seconds = time.perf_counter() - began
+    bot.close()
+    return {"sentence_warmup_s": round(seconds, 1), "sentence_warmup_chunks": chunks}
+
+
+def warmed_up(label: str, corpus_name: str, data_dir: Path, args, env: dict[str, str]) -> dict:
+    """The index after every chunk's sentences are embedded (what a long-running chat ends with):
+    the time that took, the bytes per chunk then, and new questions' search and ask times."""
+    print(f"[{label}] embedding every chunk's sentences ...", flush=True)
+    _, row = self_child("warm", {"data_dir": str(data_dir)}, env)
+    chunks = row["sentence_warmup_chunks"] or 1
+    parts = disk_parts(data_dir)
+    row |= {"warm_disk_bytes_per_chunk": per_chunk(parts, chunks),
+            "warm_sentences_tables": sqlite_tables(data_dir / "sentences.sqlite")}
+    questions = corpus_questions(corpus_name, data_dir, args.warmup + 2 * args.query_count, args.seed + 1)
+    served = serve(data_dir, questions, args.warmup, args.query_count, env, None)
+    return row | {f"warm_{key}": value for key, value in served.items()}
 
 
 def bare_forward(data_dir: Path, env: dict[str, str], sentences: bool) -> dict:
@@ -1025,6 +1059,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--warmup", type=int, default=5, help="questions asked before the timing (not timed)")
     parser.add_argument("--baseline", metavar="REV", help="also index with the code at this git revision")
     parser.add_argument("--bare-forward", action="store_true", help="time a bare forward pass over the chunk texts")
+    parser.add_argument("--sentence-warmup", action="store_true",
+                        help="then embed every chunk's sentences (a long-running chat's warm-up): time, size, searches")
     parser.add_argument("--bare-forward-sentences", action="store_true",
                         help="with --bare-forward: also over every text indexing embeds (chunks and sentences)")
     parser.add_argument("--llama-batch", type=int, default=10, help="HuggingFaceEmbedding batch (its default: 10)")
@@ -1055,7 +1091,7 @@ def recorder(part: str, meta: dict, off: bool):
     return record
 
 
-CHILDREN = {"serve": serve_child, "forward": forward_child, "llama": llama_child}
+CHILDREN = {"serve": serve_child, "forward": forward_child, "warm": warm_child, "llama": llama_child}
 
 
 def main(argv: list[str] | None = None) -> int:
