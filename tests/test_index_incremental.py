@@ -131,3 +131,17 @@ def test_onnx_query_vectors_match_torch(seeds_index):
     assert embedder._session is not None
     torch_vectors = embedder.embed(queries)
     assert np.min(np.sum(onnx * torch_vectors, axis=1)) > 0.9999
+
+
+def test_onnx_vectors_from_ids_made_word_by_word_match_its_tokenizer_s(seeds_index):
+    import numpy as np
+
+    from index import embedders
+    from index.embedders.onnx_export import OnnxSession
+
+    embedder = embedders.build("sentence-transformers/all-MiniLM-L6-v2", data_dir=seeds_index)
+    texts = ["How did the US role change?", "naïve café\u00a0crème", "x", "Zelensky flew to Albania " * 60]
+    session = OnnxSession(embedder.export_dir)
+    ours = session.embed(texts)
+    session._words._words = None  # the tokenizer's own pass, as for a tokenizer that is not BERT's
+    assert np.abs(ours - session.embed(texts)).max() < 1e-5

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embed import ModelRef, Tokens, padded
+
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
@@ -37,6 +39,8 @@ class OnnxSession:
         self._tok = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
         self._tok.enable_truncation(meta["max_seq_length"])
         self._tok.enable_padding()
+        self._max_length = meta["max_seq_length"]
+        self._words = Tokens(ModelRef(str(export_dir), export_dir))  # ids word by word (index.embed.Tokens)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(export_dir / model_file), options,
@@ -51,15 +55,20 @@ class OnnxSession:
         """Vectors of `texts`, read in batches of alike lengths (one batch pads every text to the
         longest: 500 sentences at once took four times as long)."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        rows = self._words.model_rows(texts, self._max_length)
+        order = sorted(range(len(texts)), key=lambda i: len(rows[i]) if rows is not None else len(texts[i]))
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            encodings = self._tok.encode_batch([texts[i] for i in batch])
-            arrays = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-            }
+            if rows is not None:
+                input_ids, mask = padded([rows[i] for i in batch], 1)
+                arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+            else:
+                encodings = self._tok.encode_batch([texts[i] for i in batch])
+                arrays = {
+                    "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                    "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                }
             vectors[batch] = self._session.run(["embedding"], {name: arrays[name] for name in self._inputs})[0]
         return vectors
 
