@@ -22,7 +22,6 @@ The rules read the sentence and the line it sits on, nothing else, so they work 
 
 from __future__ import annotations
 
-import functools
 import re
 
 QUOTABLE = frozenset({"body"})  # quoted as an answer
@@ -112,12 +111,7 @@ def _reference(sentence: str) -> bool:
 def _line(text: str, start: int, end: int) -> str:
     first = text.rfind("\n", 0, start) + 1
     last = text.find("\n", end)
-    return _words_between(text, first, len(text) if last == -1 else last)
-
-
-@functools.lru_cache(maxsize=64)  # the sentences of one paragraph share its line
-def _words_between(text: str, first: int, last: int) -> str:
-    return " ".join(text[first:last].split())
+    return " ".join(text[first:len(text) if last == -1 else last].split())
 
 
 def _next_line(text: str, end: int) -> str:
