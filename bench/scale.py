@@ -3,7 +3,7 @@ and a plain llama-index ingestion of the same documents.
 
     nice -n 19 .venv/bin/python bench/scale.py --part synthetic --sizes 10k,100k,1M
     nice -n 19 .venv/bin/python bench/scale.py --part real --corpora postgres,linux --fractions 0.1,0.3,1 \
-        [--baseline REV] [--bare-forward [--bare-forward-sentences]]
+        [--baseline REV] [--bare-forward [--bare-forward-sentences]] [--sentence-warmup]
     nice -n 19 .venv/bin/python bench/scale.py --part llamaindex --corpora postgres
     nice -n 19 .venv/bin/python bench/scale.py --part all --max-files 50 --sizes 10k   # a quick try
 
@@ -29,8 +29,11 @@ the corpus folder (a real corpus's is the hard-link tree, never the system folde
 time, then in one fresh process: the time from process start (and from Python start) to the first
 search result, warm search and ask p50/p95 (different questions for each), and that process's RSS. `--baseline REV` also indexes each corpus with the code at git
 revision REV (a worktree under /tmp) and prints the speed ratio; `--bare-forward` times one forward
-pass of the model over the index's chunk texts, the floor indexing cannot beat. `--profile DIR`
-runs each cold index, and a second opening with the same queries, under cProfile.
+pass of the model over the index's chunk texts, through our embedder and through
+sentence-transformers' own `encode` (same model, precision and batch); `--sentence-warmup` then
+embeds every chunk's sentences as a serving process's idle warm-up does, and reports that time,
+the bytes per chunk after it and new questions' times. `--profile DIR` runs each cold index, and
+a second opening with the same queries, under cProfile.
 
 Results go to docs/results/scale/{real,synthetic,llamaindex}.json (merged by corpus and size, so
 parts and sizes can be run separately) and curves to docs/img/scale-{real,synthetic}.png.
