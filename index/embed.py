@@ -140,8 +140,9 @@ class Tokens:
         return pieces
 
 
-def padded(rows: list[list[int]], multiple: int):
-    """Input ids and attention mask (numpy, int64) for `rows`, padded with 0 to a multiple of `multiple`."""
+def padded(rows: list[list[int]], multiple: int) -> dict:
+    """A BERT model's inputs for `rows` (numpy, int64, by name): ids padded with 0 to a multiple of
+    `multiple`, the attention mask, and token type ids (all 0: one sequence each)."""
     import numpy as np
 
     width = -(-max(map(len, rows), default=0) // multiple) * multiple
@@ -150,7 +151,7 @@ def padded(rows: list[list[int]], multiple: int):
     for row, ids in enumerate(rows):
         input_ids[row, :len(ids)] = ids
         mask[row, :len(ids)] = 1
-    return input_ids, mask
+    return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
 
 
 def _reads_words_alone(tokenizer) -> bool:

@@ -79,9 +79,10 @@ def test_only_tokenizers_that_read_words_alone_take_the_shortcut(both):
 
 
 def test_rows_are_padded_to_the_multiple_with_a_mask():
-    ids, mask = padded([[101, 7, 102], [101, 102]], 4)
+    inputs = padded([[101, 7, 102], [101, 102]], 4)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
     assert ids.tolist() == [[101, 7, 102, 0], [101, 102, 0, 0]] and mask.tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
-    assert ids.dtype == np.int64
+    assert ids.dtype == np.int64 and inputs["token_type_ids"].tolist() == [[0] * 4] * 2
 
 
 def test_vectors_from_ids_made_here_are_the_vectors_from_the_tokenizer():

@@ -60,8 +60,7 @@ class OnnxSession:
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             if rows is not None:
-                input_ids, mask = padded([rows[i] for i in batch], 1)
-                arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+                arrays = padded([rows[i] for i in batch], 1)
             else:
                 encodings = self._tok.encode_batch([texts[i] for i in batch])
                 arrays = {

@@ -145,9 +145,7 @@ class SentenceTransformerEmbedder:
             order = sorted(range(len(texts)), key=lambda i: -len(rows[i]))
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
-                input_ids, mask = padded([rows[i] for i in batch], _PAD)
-                features = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-                sentence = self._run(features, precision, token_states=False)[1]
+                sentence = self._run(padded([rows[i] for i in batch], _PAD), precision, token_states=False)[1]
                 vectors[batch] = sentence / np.maximum(np.linalg.norm(sentence, axis=1, keepdims=True), 1e-12)
             return vectors, pooled
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # alike lengths pad least
