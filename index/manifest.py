@@ -431,8 +431,8 @@ class Manifest:
 
 def packed_rows(rows: np.ndarray | None) -> tuple[int, bytes]:
     """(dimension, blob) of sentence vectors as stored, in float16; (0, b"") when there are none.
-    Not int8 (`pack_rows`, a version before wrote it): its rounding, under a thousandth of a cosine,
-    still turned near ties between sentences, and the seeds' first-sentence evidence fell 0.012."""
+    Not int8 (`pack_rows`): its rounding, under a thousandth of a cosine, turns near ties between
+    a chunk's sentences, and so which one is quoted."""
     return (0, b"") if rows is None else (rows.shape[1], np.asarray(rows, dtype=np.float16).tobytes())
 
 
